@@ -1,0 +1,299 @@
+#include "architectures/architecture.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/errors.hpp"
+#include "layers/spec_fields.hpp"
+
+namespace dle::arch {
+
+using namespace dle::layers;
+
+namespace {
+
+std::string where_of(std::size_t i, const std::string& type) {
+  return "layer " + std::to_string(i) + " (" + type + ")";
+}
+
+// The file formats share one neutral form: top-level scalars and lists as text, each layer a map of
+// field -> text. Both parsers fill it; one builder checks it.
+struct RawLayer {
+  std::string type;  // empty when missing
+  std::map<std::string, std::string> fields;
+  bool is_map = true;
+};
+struct RawFile {
+  std::string name;
+  bool has_input = false;
+  std::vector<std::string> input;  // dimension texts
+  bool input_is_list = true;
+  bool has_layers = false;
+  bool layers_is_list = true;
+  std::vector<RawLayer> layers;
+  std::vector<std::string> unknown_keys;
+};
+
+bool to_dim(const std::string& text, std::int64_t& out) {
+  try {
+    size_t pos = 0;
+    long long v = std::stoll(text, &pos);
+    if (pos != text.size()) return false;
+    out = v;
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+Architecture build(const RawFile& raw, const std::string& source) {
+  std::vector<std::string> problems;
+  Architecture a;
+  a.name = raw.name;
+  for (const auto& k : raw.unknown_keys)
+    problems.push_back("unknown top-level key '" + k + "'; valid keys: name, input, layers");
+  if (!raw.has_input) {
+    problems.push_back("missing required field input (the per-sample input shape, e.g. input: [3, 224, 224])");
+  } else if (!raw.input_is_list || raw.input.empty() || raw.input.size() > 3 || raw.input.size() == 2) {
+    problems.push_back("input must be a list [C, H, W] or [features]");
+  } else {
+    for (size_t d = 0; d < raw.input.size(); ++d) {
+      std::int64_t v = 0;
+      if (!to_dim(raw.input[d], v))
+        problems.push_back("input[" + std::to_string(d) + "]: '" + raw.input[d] + "' is not an integer");
+      else if (v < 1)
+        problems.push_back("input[" + std::to_string(d) + "]: " + std::to_string(v) + " must be >= 1");
+      a.input.push_back(v);
+    }
+  }
+  if (!raw.has_layers || !raw.layers_is_list) {
+    problems.push_back("missing required field layers (a list of {type: ..., fields...})");
+  } else if (raw.layers.empty()) {
+    problems.push_back("layers is empty: a network needs at least one layer");
+  }
+  for (size_t i = 0; i < raw.layers.size(); ++i) {
+    const RawLayer& l = raw.layers[i];
+    if (!l.is_map) {
+      problems.push_back("layer " + std::to_string(i) + ": must be a map with a 'type' field");
+      continue;
+    }
+    if (l.type.empty()) {
+      problems.push_back("layer " + std::to_string(i) + ": missing required field type (one of: " + [] {
+        std::string s;
+        for (const auto& n : type_names()) s += (s.empty() ? "" : ", ") + n;
+        return s;
+      }() + ")");
+      continue;
+    }
+    a.layers.push_back(make_spec(l.type, l.fields, where_of(i, l.type), problems));
+  }
+  if (problems.empty()) {
+    try {
+      infer(a, 1);
+    } catch (const ConfigError& e) {
+      problems = e.problems();
+    }
+  }
+  if (!problems.empty()) {
+    for (auto& p : problems) p = source + ": " + p;
+    throw ConfigError(problems);
+  }
+  if (a.name.empty()) {
+    auto slash = source.find_last_of('/');
+    std::string base = slash == std::string::npos ? source : source.substr(slash + 1);
+    a.name = base.substr(0, base.find('.'));
+  }
+  return a;
+}
+
+std::string yaml_scalar(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : std::string("<not a scalar>"); }
+
+std::string json_scalar(const nlohmann::json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_boolean()) return j.get<bool>() ? "true" : "false";
+  if (j.is_number_integer()) return std::to_string(j.get<long long>());
+  if (j.is_number()) {
+    std::ostringstream o;
+    o.precision(17);
+    o << j.get<double>();
+    return o.str();
+  }
+  return "<not a scalar>";
+}
+
+}  // namespace
+
+InferredArchitecture infer(const Architecture& a, std::int64_t batch) {
+  std::vector<std::string> problems;
+  if (batch < 1) problems.push_back("batch size " + std::to_string(batch) + " must be >= 1");
+  InferredArchitecture out;
+  out.name = a.name;
+  out.batch = batch;
+  out.input = a.input;
+  Shape shape = a.input;
+  bool shape_known = !a.input.empty();
+  for (size_t i = 0; i < a.layers.size(); ++i) {
+    const auto& spec = a.layers[i];
+    const std::string where = where_of(i, type_name(spec));
+    auto own = validate(spec);
+    for (const auto& p : own) problems.push_back(where + ": " + p);
+    if (!own.empty() || !shape_known) {
+      shape_known = false;  // later layers' shapes cannot be checked
+      continue;
+    }
+    auto fit = check_input(spec, shape);
+    for (const auto& p : fit) problems.push_back(where + ": " + p);
+    // A channel or feature mismatch still leaves the output shape defined, so checking can go on;
+    // a kernel that does not fit or a wrong rank cannot.
+    bool can_continue = true;
+    for (const auto& p : fit)
+      if (p.find("does not match") == std::string::npos) can_continue = false;
+    if (!can_continue) {
+      shape_known = false;
+      continue;
+    }
+    InferredLayer l;
+    l.index = i;
+    l.spec = spec;
+    l.input = shape;
+    // Compute the output with the spec's own rules even when channels mismatched (reported above).
+    if (fit.empty()) {
+      l.output = output_shape(spec, shape);
+      l.counts = counts(spec, shape, batch < 1 ? 1 : batch);
+    } else {
+      Shape fixed = shape;
+      if (auto* c = std::get_if<Conv2dSpec>(&spec)) fixed[0] = c->in_channels;
+      if (auto* f = std::get_if<LinearSpec>(&spec)) fixed[0] = f->in_features;
+      l.output = output_shape(spec, fixed);
+    }
+    for (auto d : l.output)
+      if (d < 1) shape_known = false;
+    shape = l.output;
+    out.layers.push_back(l);
+  }
+  if (!problems.empty()) throw ConfigError(problems);
+  for (const auto& l : out.layers) {
+    out.total.macs += l.counts.macs;
+    out.total.flops += l.counts.flops;
+    out.total.ops += l.counts.ops;
+    out.total.bytes += l.counts.bytes;
+    out.total.params += l.counts.params;
+  }
+  return out;
+}
+
+Architecture parse_yaml(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source + ": malformed YAML at line " + std::to_string(e.mark.line + 1) + ", column " +
+                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  if (!root.IsMap()) throw ConfigError(source + ": expected a YAML map with keys name, input, layers");
+  RawFile raw;
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    if (key == "name") {
+      raw.name = yaml_scalar(v);
+    } else if (key == "input" || key == "input_shape") {
+      raw.has_input = true;
+      raw.input_is_list = v.IsSequence();
+      if (v.IsSequence())
+        for (const auto& d : v) raw.input.push_back(yaml_scalar(d));
+    } else if (key == "layers") {
+      raw.has_layers = true;
+      raw.layers_is_list = v.IsSequence();
+      if (v.IsSequence())
+        for (const auto& l : v) {
+          RawLayer rl;
+          rl.is_map = l.IsMap();
+          if (l.IsMap())
+            for (const auto& f : l) {
+              const std::string fk = f.first.as<std::string>();
+              if (fk == "type")
+                rl.type = yaml_scalar(f.second);
+              else
+                rl.fields[fk] = yaml_scalar(f.second);
+            }
+          raw.layers.push_back(rl);
+        }
+    } else {
+      raw.unknown_keys.push_back(key);
+    }
+  }
+  return build(raw, source);
+}
+
+Architecture parse_json(const std::string& text, const std::string& source) {
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ConfigError(source + ": malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  }
+  if (!root.is_object()) throw ConfigError(source + ": expected a JSON object with keys name, input, layers");
+  RawFile raw;
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    const auto& v = it.value();
+    if (it.key() == "name") {
+      raw.name = json_scalar(v);
+    } else if (it.key() == "input" || it.key() == "input_shape") {
+      raw.has_input = true;
+      raw.input_is_list = v.is_array();
+      if (v.is_array())
+        for (const auto& d : v) raw.input.push_back(json_scalar(d));
+    } else if (it.key() == "layers") {
+      raw.has_layers = true;
+      raw.layers_is_list = v.is_array();
+      if (v.is_array())
+        for (const auto& l : v) {
+          RawLayer rl;
+          rl.is_map = l.is_object();
+          if (l.is_object())
+            for (auto f = l.begin(); f != l.end(); ++f) {
+              if (f.key() == "type")
+                rl.type = json_scalar(f.value());
+              else
+                rl.fields[f.key()] = json_scalar(f.value());
+            }
+          raw.layers.push_back(rl);
+        }
+    } else {
+      raw.unknown_keys.push_back(it.key());
+    }
+  }
+  return build(raw, source);
+}
+
+Architecture load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError("cannot open architecture file '" + path + "': check the path (--model FILE)");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto ends_with = [&](const std::string& suffix) {
+    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends_with(".json")) return parse_json(buf.str(), path);
+  if (ends_with(".yaml") || ends_with(".yml")) return parse_yaml(buf.str(), path);
+  throw ConfigError("architecture file '" + path + "' must end in .yaml, .yml or .json");
+}
+
+}  // namespace dle::arch
+
+namespace dle::arch {
+Architecture resolve(const std::string& arch_name, const std::string& model_file) {
+  if (!arch_name.empty() && !model_file.empty())
+    throw ConfigError("give either --arch " + arch_name + " or --model " + model_file + ", not both");
+  if (!arch_name.empty()) return zoo(arch_name);
+  if (!model_file.empty()) return load_file(model_file);
+  std::string names;
+  for (const auto& n : zoo_names()) names += (names.empty() ? "" : ", ") + n;
+  throw ConfigError("no network given: pass --arch NAME (one of " + names + ") or --model FILE (.yaml or .json)");
+}
+}  // namespace dle::arch

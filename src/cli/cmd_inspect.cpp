@@ -1,0 +1,44 @@
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "architectures/architecture.hpp"
+#include "cli/commands.hpp"
+#include "report/inspect_report.hpp"
+
+namespace dle::cli {
+
+namespace {
+struct InspectOptions {
+  std::string arch;
+  std::string model;
+  long long batch_size = 1;
+  std::string format;
+};
+
+void run_inspect(const InspectOptions& o) {
+  const arch::Architecture a = arch::resolve(o.arch, o.model);
+  const auto inferred = arch::infer(a, o.batch_size);
+  if (o.format == "json")
+    std::cout << report::inspect_json(inferred).dump(2) << "\n";
+  else if (o.format == "csv")
+    report::write_inspect_csv(std::cout, inferred);
+  else
+    report::write_inspect_table(std::cout, inferred);
+}
+}  // namespace
+
+void setup_inspect(CLI::App& app) {
+  auto opts = std::make_shared<InspectOptions>();
+  auto* sub = app.add_subcommand("inspect", "Show a network's layers, shapes, MACs and bytes moved.");
+  auto* a = sub->add_option("--arch", opts->arch, "Built-in network: alexnet, vgg11, vgg13, vgg16, vgg19");
+  auto* m = sub->add_option("--model", opts->model, "Architecture file (.yaml, .yml or .json)");
+  a->excludes(m);
+  sub->add_option("--batch-size", opts->batch_size, "Batch size (>= 1)")
+      ->capture_default_str()
+      ->check(CLI::Range(1LL, 1LL << 40));
+  add_format_option(*sub, opts->format, {"table", "json", "csv"});
+  sub->callback([opts] { run_inspect(*opts); });
+}
+
+}  // namespace dle::cli

@@ -1,0 +1,42 @@
+// dlenergy: measure, learn and estimate the energy of deep-learning layers and networks.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/errors.hpp"
+
+namespace dle::cli {
+int exit_status = 0;
+
+void add_format_option(CLI::App& sub, std::string& target, const std::vector<std::string>& choices) {
+  target = choices.front();
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : "|") + c;
+  sub.add_option("--format", target, "Output format: " + list)
+      ->check(CLI::IsMember(choices))
+      ->capture_default_str();
+}
+}  // namespace dle::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"Measure, learn and estimate the energy of deep-learning layers and networks."};
+  app.name("dlenergy");
+  app.require_subcommand(1, 1);
+  app.fallthrough(false);
+  dle::cli::setup_version(app);
+  dle::cli::setup_inspect(app);
+  // @@SETUP@@
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : static_cast<int>(dle::ExitCode::kUsage);
+  } catch (const dle::Error& e) {
+    std::cerr << "dlenergy: error: " << e.what() << "\n";
+    return static_cast<int>(e.exit_code());
+  } catch (const std::exception& e) {
+    std::cerr << "dlenergy: internal error: " << e.what() << "\n";
+    return static_cast<int>(dle::ExitCode::kInternal);
+  }
+  return dle::cli::exit_status;
+}
