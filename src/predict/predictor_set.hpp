@@ -1,0 +1,57 @@
+#pragma once
+// A loaded predictor file: one fitted energy model per layer type, and where its training data came from.
+// This is the contract between `fit` (which writes the file) and `estimate`/`validate` (which read it).
+// File format: docs/predictors.md. No Eigen or JSON types in this header.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/layer_config.hpp"
+
+namespace dle::predict {
+
+// Where the predictors' training data came from: the file's "source" object.
+struct PredictorSource {
+  std::string description;  // e.g. "paper-data/raw: Getzner et al. 2023, random layer configurations"
+  std::string cpu_model;    // hardware the data was measured on
+  int cores = 0;
+  std::string sensor;       // "rapl (via CodeCarbon)", "estimated", ...
+  bool estimated = false;   // true when the training energies came from the estimated sensor
+  std::string data_hash;    // hash of the training rows
+  std::string created_at;
+  std::string recipe;       // "default" or "paper"
+};
+
+class LayerPredictor;  // defined in the predict library
+
+class PredictorSet {
+ public:
+  // Reads and checks a predictor file. A missing, corrupted or wrong-version file is a FitError (or
+  // ConfigError for a missing path) whose message names the file and what is wrong.
+  static PredictorSet load(const std::string& path);
+
+  PredictorSet();
+  PredictorSet(PredictorSet&&) noexcept;
+  PredictorSet& operator=(PredictorSet&&) noexcept;
+  ~PredictorSet();
+
+  const PredictorSource& source() const;
+  bool has(const std::string& layer_type) const;
+  std::vector<std::string> types() const;  // sorted
+  // Predicted energy of one forward pass of the configured layer, in joules. Throws ConfigError when no
+  // predictor exists for config.type (listing the supported types).
+  double predict_j(const layers::LayerConfig& config) const;
+  std::string model_summary(const std::string& layer_type) const;  // "linear on [macs]" etc.
+
+  // For the fit side: add or replace a type's predictor, and write the file.
+  void set_source(PredictorSource source);
+  void put(const std::string& layer_type, std::shared_ptr<const LayerPredictor> predictor);
+  void save(const std::string& path) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dle::predict

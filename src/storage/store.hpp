@@ -1,0 +1,59 @@
+#pragma once
+// The SQLite store: schema versioned with PRAGMA user_version and forward migrations; every measurement
+// committed as soon as it is added, so a process killed at any moment (kill -9 included) loses nothing that
+// was reported done. WAL journal, synchronous=FULL.
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "storage/records.hpp"
+
+struct sqlite3;
+
+namespace dle::storage {
+
+struct MeasurementFilter {
+  std::optional<MeasurementKind> kind;
+  std::vector<std::string> layer_types;  // empty = all
+  std::optional<std::int64_t> run_id;
+  bool include_skipped = false;
+};
+
+class Store {
+ public:
+  // Opens (creating if needed) and migrates to the current schema. A file that is not a dlenergy
+  // database, or one of a newer schema, is a StorageError that says so.
+  static Store open(const std::string& path);
+  // Opens an existing database without creating it (StorageError when missing).
+  static Store open_existing(const std::string& path);
+
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
+
+  static int current_schema_version();
+  int schema_version() const;
+  const std::string& path() const { return path_; }
+
+  std::int64_t add_run(const RunRecord& run);  // returns the new id
+  std::optional<RunRecord> find_run_by_settings_hash(const std::string& hash) const;
+  std::vector<RunRecord> runs() const;
+
+  // Inserts and commits one measurement; returns its id.
+  std::int64_t add_measurement(const MeasurementRecord& m);
+  // Inserts many in one transaction (importers, merge).
+  void add_measurements(const std::vector<MeasurementRecord>& ms);
+  std::vector<MeasurementRecord> measurements(const MeasurementFilter& filter = {}) const;
+  std::size_t count_measurements(const MeasurementFilter& filter = {}) const;
+  // item_key() of every measurement of a run (ok or skipped), for resume.
+  std::set<std::string> item_keys(std::int64_t run_id) const;
+
+ private:
+  Store(sqlite3* db, std::string path);
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace dle::storage
