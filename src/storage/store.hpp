@@ -33,17 +33,24 @@ class Store {
   Store& operator=(Store&&) noexcept;
   ~Store();
 
+  // The newest schema this build writes (the last migration's version).
   static int current_schema_version();
   int schema_version() const;
   const std::string& path() const { return path_; }
 
   std::int64_t add_run(const RunRecord& run);  // returns the new id
+  // The oldest run with this settings hash, if any.
   std::optional<RunRecord> find_run_by_settings_hash(const std::string& hash) const;
+  std::optional<RunRecord> find_run(std::int64_t id) const;
   std::vector<RunRecord> runs() const;
+  // Adds a run and its measurements (their run_id is replaced by the new run's id) in one transaction:
+  // either all are stored or none (importers and merge use it so that a crash leaves no half run).
+  std::int64_t add_run_with_measurements(const RunRecord& run, std::vector<MeasurementRecord> ms);
 
-  // Inserts and commits one measurement; returns its id.
+  // Inserts and commits one measurement; returns its id. An empty created_at is set to the current UTC time.
+  // A second measurement with the same run and item_key() is a StorageError (UNIQUE(run_id, item_key)).
   std::int64_t add_measurement(const MeasurementRecord& m);
-  // Inserts many in one transaction (importers, merge).
+  // Inserts many in one transaction (importers, merge): all or none.
   void add_measurements(const std::vector<MeasurementRecord>& ms);
   std::vector<MeasurementRecord> measurements(const MeasurementFilter& filter = {}) const;
   std::size_t count_measurements(const MeasurementFilter& filter = {}) const;
@@ -52,6 +59,8 @@ class Store {
 
  private:
   Store(sqlite3* db, std::string path);
+  void initialise();  // checks the file is ours, sets the pragmas, migrates
+  void migrate();
   sqlite3* db_ = nullptr;
   std::string path_;
 };

@@ -1,0 +1,55 @@
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/errors.hpp"
+#include "storage/merge.hpp"
+#include "storage/store.hpp"
+
+namespace dle::cli {
+
+namespace {
+struct MergeOptions {
+  std::string out;
+  std::vector<std::string> inputs;
+};
+
+void run_merge(const MergeOptions& o) {
+  namespace fs = std::filesystem;
+  // Open (and so check) every input before the output is created.
+  std::vector<storage::Store> inputs;
+  for (const auto& in : o.inputs) {
+    std::error_code ec;
+    if (fs::exists(o.out, ec) && fs::equivalent(in, o.out, ec))
+      throw ConfigError("input '" + in + "' is the output database; name a new or different OUT");
+    inputs.push_back(storage::Store::open_existing(in));
+  }
+  auto out = storage::Store::open(o.out);
+  std::size_t copied = 0, duplicates = 0;
+  for (const auto& in : inputs) {
+    const auto r = storage::merge_into(out, in);
+    copied += r.measurements_copied;
+    duplicates += r.duplicates_skipped;
+    std::cout << r.input << ": " << r.runs_added << " run(s) added, " << r.runs_matched << " already present; "
+              << r.measurements_copied << " measurement(s) copied, " << r.duplicates_skipped
+              << " duplicate(s) skipped\n";
+  }
+  storage::MeasurementFilter all;
+  all.include_skipped = true;
+  std::cout << "total: " << copied << " measurement(s) copied, " << duplicates << " duplicate(s) skipped; " << o.out
+            << " now holds " << out.runs().size() << " run(s) and " << out.count_measurements(all)
+            << " measurement(s)\n";
+}
+}  // namespace
+
+void setup_merge(CLI::App& app) {
+  auto opts = std::make_shared<MergeOptions>();
+  auto* sub = app.add_subcommand(
+      "merge", "Combine databases (shards, machines) into OUT, remapping run ids and skipping exact duplicates.");
+  sub->add_option("out", opts->out, "Output database (created if missing)")->required();
+  sub->add_option("inputs", opts->inputs, "Databases to copy from")->required()->expected(1, -1);
+  sub->callback([opts] { run_merge(*opts); });
+}
+
+}  // namespace dle::cli

@@ -1,0 +1,115 @@
+#include <gtest/gtest.h>
+
+#include "storage/merge.hpp"
+#include "storage/store.hpp"
+#include "temp_dir.hpp"
+
+namespace dle::storage {
+namespace {
+
+using testing::TempDir;
+
+RunRecord run_record(const std::string& hash, const std::string& host) {
+  RunRecord r;
+  r.started_at = "2024-01-01T00:00:00Z";
+  r.source = "dlenergy collect";
+  r.hostname = host;
+  r.cpu_model = "cpu";
+  r.sensor = "rapl";
+  r.settings_json = "{\"shard\":\"" + hash + "\"}";
+  r.settings_hash = hash;
+  return r;
+}
+
+MeasurementRecord relu(int batch, int repeat, const std::string& status = "ok") {
+  MeasurementRecord m;
+  m.config = {"relu", {{"batch_size", batch}, {"input_size", 1000}}};
+  m.repeat = repeat;
+  m.passes = 10;
+  m.duration_s = 1;
+  m.energy_j = batch;
+  m.energy_per_pass_j = batch / 10.0;
+  m.net_energy_per_pass_j = batch / 10.0;
+  m.domains = {{"package-0", static_cast<double>(batch)}};
+  m.sensor = "rapl";
+  m.status = status;
+  return m;
+}
+
+std::size_t count_all(const Store& s) {
+  MeasurementFilter f;
+  f.include_skipped = true;
+  return s.count_measurements(f);
+}
+
+TEST(Merge, RemapsRunIdsSkipsExactDuplicatesAndCounts) {
+  TempDir dir;
+  {
+    auto a = Store::open(dir.file("a.sqlite"));
+    a.add_run_with_measurements(run_record("shard1", "n1"), {relu(1, 1), relu(2, 1), relu(3, 1, "skipped")});
+    auto b = Store::open(dir.file("b.sqlite"));
+    b.add_run(run_record("unrelated", "n9"));  // takes id 1 in b, so b's shard runs have other ids than in a
+    // The same run as in a (a copy taken later, with one more measurement), and another shard.
+    b.add_run_with_measurements(run_record("shard1", "n1"), {relu(1, 1), relu(2, 1), relu(3, 1, "skipped"), relu(4, 1)});
+    b.add_run_with_measurements(run_record("shard2", "n2"), {relu(1, 1), relu(5, 1)});
+  }
+  auto out = Store::open(dir.file("out.sqlite"));
+  const auto a = Store::open_existing(dir.file("a.sqlite"));
+  const auto b = Store::open_existing(dir.file("b.sqlite"));
+
+  const auto ra = merge_into(out, a);
+  EXPECT_EQ(ra.runs_added, 1u);
+  EXPECT_EQ(ra.runs_matched, 0u);
+  EXPECT_EQ(ra.measurements_copied, 3u);
+  EXPECT_EQ(ra.duplicates_skipped, 0u);
+
+  const auto rb = merge_into(out, b);
+  EXPECT_EQ(rb.runs_added, 2u);  // "unrelated" and shard2
+  EXPECT_EQ(rb.runs_matched, 1u);
+  EXPECT_EQ(rb.measurements_copied, 3u);  // relu(4) of shard1, both of shard2
+  EXPECT_EQ(rb.duplicates_skipped, 3u);
+
+  EXPECT_EQ(count_all(out), 6u);
+  const auto runs = out.runs();
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].settings_hash, "shard1");
+  EXPECT_EQ(runs[1].settings_hash, "unrelated");
+  EXPECT_EQ(runs[2].settings_hash, "shard2");
+  MeasurementFilter f;
+  f.run_id = runs[0].id;
+  f.include_skipped = true;
+  EXPECT_EQ(out.count_measurements(f), 4u);
+  f.run_id = runs[2].id;
+  EXPECT_EQ(out.count_measurements(f), 2u);
+  // Values come across unchanged.
+  const auto shard2 = out.measurements(f);
+  EXPECT_EQ(shard2[1].config.to_string(), "relu batch_size=5 input_size=1000");
+  EXPECT_DOUBLE_EQ(shard2[1].energy_per_pass_j, 0.5);
+
+  // Merging again adds nothing.
+  const auto again = merge_into(out, b);
+  EXPECT_EQ(again.runs_added, 0u);
+  EXPECT_EQ(again.runs_matched, 3u);
+  EXPECT_EQ(again.measurements_copied, 0u);
+  EXPECT_EQ(again.duplicates_skipped, 6u);
+  EXPECT_EQ(count_all(out), 6u);
+}
+
+TEST(Merge, SameSettingsOnAnotherMachineStayTwoRuns) {
+  TempDir dir;
+  {
+    auto a = Store::open(dir.file("a.sqlite"));
+    a.add_run_with_measurements(run_record("same", "n1"), {relu(1, 1)});
+    auto b = Store::open(dir.file("b.sqlite"));
+    b.add_run_with_measurements(run_record("same", "n2"), {relu(1, 1)});
+  }
+  auto out = Store::open(dir.file("out.sqlite"));
+  merge_into(out, Store::open_existing(dir.file("a.sqlite")));
+  const auto r = merge_into(out, Store::open_existing(dir.file("b.sqlite")));
+  EXPECT_EQ(r.runs_added, 1u);
+  EXPECT_EQ(r.duplicates_skipped, 0u);
+  EXPECT_EQ(count_all(out), 2u);
+}
+
+}  // namespace
+}  // namespace dle::storage

@@ -1,0 +1,122 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "storage/store.hpp"
+#include "support/run_cli.hpp"
+#include "temp_dir.hpp"
+
+namespace dle {
+namespace {
+
+using testing::run_cli;
+using testing::TempDir;
+
+const std::string kFixtures = std::string(DLE_FIXTURES_DIR) + "/";
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+TEST(StorageCli, ImportReportsCountsAndSecondImportStoresNothing) {
+  TempDir dir;
+  const std::string db = dir.file("cc.sqlite");
+  const auto r = run_cli("import codecarbon --db " + db + " " + kFixtures + "codecarbon_layers.csv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("codecarbon_layers.csv: 11 rows read, 7 stored ok, 4 stored as skipped (run 1); skipped: "
+                       "cpu_energy empty 1, cpu_energy not a number 1, cpu_energy not positive 1, forward_passes 0 1"),
+            std::string::npos)
+      << r.out;
+  const auto again = run_cli("import codecarbon --db " + db + " " + kFixtures + "codecarbon_layers.csv");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("already imported as run 1"), std::string::npos) << again.out;
+  EXPECT_EQ(storage::Store::open_existing(db).runs().size(), 1u);
+}
+
+TEST(StorageCli, MalformedInputExitsWithConfigCodeAndCreatesNoDatabase) {
+  TempDir dir;
+  const std::string db = dir.file("bad.sqlite");
+  const auto r = run_cli("import codecarbon --db " + db + " " + kFixtures + "codecarbon_malformed.csv");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("codecarbon_malformed.csv:2: project_name has no 'out_channels'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was stored"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(db));
+}
+
+TEST(StorageCli, ExportCsvAndJsonHaveOneRowPerMeasurement) {
+  TempDir dir;
+  const std::string db = dir.file("e.sqlite");
+  ASSERT_EQ(run_cli("import codecarbon --db " + db + " " + kFixtures + "codecarbon_layers.csv " + kFixtures +
+                    "codecarbon_networks.csv")
+                .exit_code,
+            0);
+  const auto csv = run_cli("export --db " + db + " --format csv");
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  const auto lines = lines_of(csv.out);
+  ASSERT_EQ(lines.size(), 23u);  // header + 11 + 11
+  EXPECT_EQ(lines[0].rfind("id,run_id,kind,layer_type,architecture,layer_index,repeat,passes,duration_s,energy_j,"
+                           "energy_per_pass_j,net_energy_per_pass_j,idle_power_w,sensor,estimated,status,batch_size,",
+                           0),
+            0u)
+      << lines[0];
+  EXPECT_EQ(lines[1].rfind("1,1,layer,conv2d,,-1,1,6,34.67582440376282,2616.56692825176,436.09448804196,"
+                           "436.09448804196,0,rapl (via CodeCarbon),false,ok,123,127,7,80,29,1,2,",
+                           0),
+            0u)
+      << lines[1];
+
+  const auto ok_only = run_cli("export --db " + db + " --format csv --ok-only");
+  EXPECT_EQ(lines_of(ok_only.out).size(), 19u);  // 4 skipped rows left out
+
+  const std::string out = dir.file("e.json");
+  const auto json = run_cli("export --db " + db + " --format json --out " + out);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.err.find("wrote 22 measurements"), std::string::npos) << json.err;
+  std::ifstream in(out);
+  const auto j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["measurements"].size(), 22u);
+  const auto& vgg = j["measurements"][11];
+  EXPECT_EQ(vgg["kind"], "network");
+  EXPECT_EQ(vgg["architecture"], "vgg16");
+  EXPECT_EQ(vgg["config"]["batch_size"], 194);
+  EXPECT_NEAR(vgg["energy_per_pass_j"].get<double>(), 6480.0, 1e-9);
+  EXPECT_EQ(vgg["estimated"], false);
+}
+
+TEST(StorageCli, MergeCombinesShardsAndSkipsDuplicates) {
+  TempDir dir;
+  const std::string a = dir.file("a.sqlite"), b = dir.file("b.sqlite"), out = dir.file("out.sqlite");
+  ASSERT_EQ(run_cli("import codecarbon --db " + a + " " + kFixtures + "codecarbon_layers.csv").exit_code, 0);
+  ASSERT_EQ(run_cli("import codecarbon --db " + b + " " + kFixtures + "codecarbon_networks.csv").exit_code, 0);
+  const auto r = run_cli("merge " + out + " " + a + " " + b + " " + a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_EQ(lines[0], a + ": 1 run(s) added, 0 already present; 11 measurement(s) copied, 0 duplicate(s) skipped");
+  EXPECT_EQ(lines[1], b + ": 1 run(s) added, 0 already present; 11 measurement(s) copied, 0 duplicate(s) skipped");
+  EXPECT_EQ(lines[2], a + ": 0 run(s) added, 1 already present; 0 measurement(s) copied, 11 duplicate(s) skipped");
+  EXPECT_EQ(lines[3], "total: 22 measurement(s) copied, 11 duplicate(s) skipped; " + out +
+                          " now holds 2 run(s) and 22 measurement(s)");
+  const auto self = run_cli("merge " + out + " " + out);
+  EXPECT_EQ(self.exit_code, 3) << self.err;
+}
+
+TEST(StorageCli, MissingOrForeignDatabaseExitsWithStorageCode) {
+  TempDir dir;
+  const auto missing = run_cli("export --db " + dir.file("none.sqlite"));
+  EXPECT_EQ(missing.exit_code, 6);
+  EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
+  std::ofstream(dir.file("text.sqlite")) << "hello\n";
+  const auto foreign = run_cli("export --db " + dir.file("text.sqlite"));
+  EXPECT_EQ(foreign.exit_code, 6);
+  EXPECT_NE(foreign.err.find("not an SQLite database"), std::string::npos) << foreign.err;
+}
+
+}  // namespace
+}  // namespace dle
