@@ -257,10 +257,26 @@ class FileParser {
     MeasurementRecord m;
     std::set<std::string> used_keys = {"module", "rep_no", "forward_passes", "batch_size", "macs", "freeText"};
     if (module) {
-      if (free.count("architecture")) {
+      // A layer module that spells out its whole configuration is a layer measurement, even when freeText
+      // names the network it was taken from (the paper's *-architecture-configs files; their layer_idx counts
+      // torchvision leaf modules from 0). Without its configuration it is a layer of that network (layer_idx
+      // counts from 1) and the zoo supplies the shapes.
+      const auto layer_type = module_types().find(*module);
+      bool spelled_out = layer_type != module_types().end() && layers::is_configurable(layer_type->second);
+      if (spelled_out)
+        for (const auto& name : layers::config_params(layer_type->second))
+          if (name != "batch_size" && !kv.count(name)) spelled_out = false;
+      if (free.count("architecture") && !spelled_out) {
         parse_network_part(line, *module, free, batch, m);
         used_keys.insert("architecture");
       } else {
+        if (free.count("architecture")) {
+          try {
+            m.architecture = normalise_zoo_name(free.at("architecture"));
+          } catch (const ConfigError& e) {
+            problem(line, std::string("freeText architecture: ") + e.what());
+          }
+        }
         auto it = module_types().find(*module);
         if (it == module_types().end() || !layers::is_configurable(it->second)) {
           problem(line, "module '" + *module + "' is not a layer type dlenergy measures alone (" +
@@ -344,16 +360,23 @@ class FileParser {
       if (!used_keys.count(k)) note += "; extra " + k + "=" + v;
     for (const auto& [k, v] : free)
       if (k != "architecture" && k != "layer_idx") note += "; extra freeText " + k + "=" + v;
+    if (m.kind == MeasurementKind::kLayer && !m.architecture.empty())
+      note += "; configuration of an " + m.architecture + " layer (file's layer_idx " +
+              (free.count("layer_idx") ? free.at("layer_idx") : std::string("?")) + ")";
     m.note = note;
 
-    const std::string key = m.item_key();
-    auto seen = seen_keys_.find(key);
+    // The published data sometimes drew a configuration twice and measured it again under the same rep_no:
+    // both rows are real measurements, so both are kept, the later one as a further occurrence.
+    const std::string first_key = m.item_key();
+    auto seen = seen_keys_.find(first_key);
     if (seen != seen_keys_.end()) {
-      problem(line, "repeats the measurement of line " + std::to_string(seen->second) +
-                        " (same module, configuration and rep_no); a file must list each measurement once");
-      return;
+      while (all_keys_.count(m.item_key())) ++m.occurrence;
+      m.note += "; same configuration and rep_no as line " + std::to_string(seen->second) +
+                " (drawn again and measured again; kept as occurrence " + std::to_string(m.occurrence) + ")";
+    } else {
+      seen_keys_[first_key] = line;
     }
-    seen_keys_[key] = line;
+    all_keys_.insert(m.item_key());
     out_.measurements.push_back(std::move(m));
     out_.skip_reasons.push_back(reason);
   }
@@ -418,7 +441,8 @@ class FileParser {
   CodeCarbonFile out_;
   std::string content_hash_;
   std::map<std::string, std::size_t> columns_;
-  std::map<std::string, std::size_t> seen_keys_;  // item key -> line
+  std::map<std::string, std::size_t> seen_keys_;  // item key -> line of its first occurrence
+  std::set<std::string> all_keys_;                 // every item key stored so far, occurrences included
   std::string first_timestamp_, last_timestamp_, python_version_, os_;
   std::set<std::string> cpu_models_;
   std::optional<std::int64_t> cores_;

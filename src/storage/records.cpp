@@ -29,7 +29,7 @@ MeasurementKind kind_from_string(const std::string& s) {
 // The format is part of the schema: changing it breaks resume of runs collected before the change.
 std::string MeasurementRecord::item_key() const {
   return to_string(kind) + "|" + architecture + "|" + std::to_string(layer_index) + "|" + config.to_string() + "|" +
-         std::to_string(repeat);
+         std::to_string(repeat) + (occurrence > 1 ? "|#" + std::to_string(occurrence) : std::string());
 }
 
 }  // namespace dle::storage

@@ -50,9 +50,14 @@ struct MeasurementRecord {
   // measurement schema, such as dropout, carry batch_size and their spec's params). For kNetwork: type
   // "network" with values {batch_size}.
   layers::LayerConfig config;
-  std::string architecture;  // kNetwork, kNetworkLayer: zoo name or file name; empty otherwise
+  // kNetwork, kNetworkLayer: zoo name or file name. kLayer: the network the configuration was taken from
+  // (collect --from-architectures, or the paper's architecture-config files); empty for random configurations.
+  std::string architecture;
   int layer_index = -1;      // kNetworkLayer: our 0-based layer index in `architecture`
   int repeat = 1;            // 1-based repetition number
+  // 1 normally; n when the same item appears for the n-th time in one run (published data sometimes drew a
+  // configuration twice and measured it again: every row is kept). Part of item_key() when > 1.
+  int occurrence = 1;
   std::int64_t passes = 0;   // forward passes in the window
   double duration_s = 0.0;   // window length
   std::vector<DomainEnergy> domains;  // raw energy per domain over the window

@@ -63,6 +63,7 @@ CREATE TABLE measurements (
   architecture          TEXT NOT NULL,
   layer_index           INTEGER NOT NULL,
   repeat                INTEGER NOT NULL,
+  occurrence            INTEGER NOT NULL DEFAULT 1,
   passes                INTEGER NOT NULL,
   duration_s            REAL,
   energy_j              REAL,
@@ -297,7 +298,7 @@ RunRecord read_run(const Statement& s) {
 
 const char* kMeasurementColumns =
     "id, run_id, kind, architecture, layer_index, repeat, passes, duration_s, energy_j, idle_power_w, "
-    "energy_per_pass_j, net_energy_per_pass_j, sensor, estimated, status, note, created_at, config_json, domains_json";
+    "energy_per_pass_j, net_energy_per_pass_j, sensor, estimated, status, note, created_at, config_json, domains_json, occurrence";
 
 MeasurementRecord read_measurement(const Statement& s, const std::string& path) {
   MeasurementRecord m;
@@ -320,14 +321,15 @@ MeasurementRecord read_measurement(const Statement& s, const std::string& path) 
   m.created_at = s.col_text(16);
   m.config = config_from_json(s.col_text(17), path, m.id);
   m.domains = domains_from_json(s.col_text(18), path, m.id);
+  m.occurrence = static_cast<int>(s.col_int(19));
   return m;
 }
 
 const char* kInsertMeasurement =
     "INSERT INTO measurements (run_id, item_key, kind, layer_type, architecture, layer_index, repeat, passes, "
     "duration_s, energy_j, idle_power_w, energy_per_pass_j, net_energy_per_pass_j, sensor, estimated, status, note, "
-    "created_at, config_json, domains_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-    "?16, ?17, ?18, ?19, ?20)";
+    "created_at, config_json, domains_json, occurrence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
 
 std::int64_t insert_measurement(sqlite3* db, Statement& s, const MeasurementRecord& m, const std::string& path) {
   if (m.status != "ok" && m.status != "skipped")
@@ -354,6 +356,7 @@ std::int64_t insert_measurement(sqlite3* db, Statement& s, const MeasurementReco
   s.bind(18, m.created_at.empty() ? sys::utc_now_iso8601() : m.created_at);
   s.bind(19, config_to_json(m.config));
   s.bind(20, domains_to_json(m.domains));
+  s.bind(21, m.occurrence);
   try {
     s.step("storing a measurement");
   } catch (const Statement::ConstraintError& e) {

@@ -286,3 +286,35 @@ TEST(CodeCarbonImport, PaperDataKeepsEveryRow) {
 
 }  // namespace
 }  // namespace dle::storage
+
+namespace dle::storage {
+namespace {
+
+TEST(CodeCarbonImport, ConfigurationsDrawnTwiceAreBothKeptAndConfigFilesAreLayerRows) {
+  TempDir dir;
+  auto store = Store::open(dir.file("cc.sqlite"));
+  const auto reports = import_codecarbon(store, {kFixtures + "codecarbon_repeats_and_configs.csv"});
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].ok, 3u);
+  const auto ms = all_measurements(store);
+  ASSERT_EQ(ms.size(), 3u);
+  // Same network, batch and rep_no twice: a configuration the paper drew twice. Both rows are data.
+  EXPECT_EQ(ms[0].kind, MeasurementKind::kNetwork);
+  EXPECT_EQ(ms[1].kind, MeasurementKind::kNetwork);
+  EXPECT_EQ(ms[0].occurrence, 1);
+  EXPECT_EQ(ms[1].occurrence, 2);
+  EXPECT_NE(ms[0].item_key(), ms[1].item_key());
+  EXPECT_NEAR(ms[0].energy_per_pass_j, 0.0005 * 3.6e6 / 100, 1e-9);  // 18 J
+  EXPECT_NEAR(ms[1].energy_per_pass_j, 0.00045 * 3.6e6 / 90, 1e-9);  // 18 J
+  EXPECT_NE(ms[1].note.find("same configuration and rep_no as line 2"), std::string::npos) << ms[1].note;
+  // A layer that spells out its configuration is a layer measurement taken from a network (the paper's
+  // *-architecture-configs files count layer_idx from 0, so it cannot be read as a network layer index).
+  EXPECT_EQ(ms[2].kind, MeasurementKind::kLayer);
+  EXPECT_EQ(ms[2].architecture, "alexnet");
+  EXPECT_EQ(ms[2].config.to_string(),
+            "conv2d batch_size=237 image_size=224 kernel_size=11 in_channels=3 out_channels=64 stride=4 padding=2");
+  EXPECT_NE(ms[2].note.find("configuration of an alexnet layer (file's layer_idx 0)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dle::storage
