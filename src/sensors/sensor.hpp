@@ -26,7 +26,9 @@ struct DomainEnergy {
 struct Reading {
   std::vector<DomainEnergy> domains;
   double duration_s = 0.0;
-  double total_j() const;  // sum over domains that do not nest inside another (package subzones excluded)
+  // Sum over domains that do not nest inside or overlap another: rapl/perf add the packages (psys only where
+  // there is no package), not their subzones; see docs/sensors.md. An empty top_level adds every domain.
+  double total_j() const;
   std::vector<std::string> top_level;  // names of the domains that total_j() adds (filled by the sensor)
 };
 
@@ -77,5 +79,16 @@ void register_builtin_sensors();
 // Opens a sensor by name; "auto" picks the first available of rapl, perf, estimated (nvml only by name,
 // since it measures GPUs). An unknown name is a ConfigError listing the names.
 std::unique_ptr<Sensor> open_sensor(const std::string& name, const SensorOptions& options);
+// The same; for "auto", appends to `notes` why each skipped backend was skipped ("rapl: no powercap zones ...").
+std::unique_ptr<Sensor> open_sensor(const std::string& name, const SensorOptions& options,
+                                    std::vector<std::string>* notes);
+
+// The names open_sensor() accepts: "auto" followed by the registered backends.
+std::vector<std::string> sensor_names();
+
+// Checks a power per core for the estimated sensor: a positive, finite number of watts up to 1000 (above that
+// it is almost surely a unit mistake, such as milliwatts). `source` names where it came from in the message.
+// Throws ConfigError.
+void check_watts_per_core(double watts, const std::string& source);
 
 }  // namespace dle::sensors
