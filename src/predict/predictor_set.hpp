@@ -30,6 +30,8 @@ class PredictorSet {
   // Reads and checks a predictor file. A missing, corrupted or wrong-version file is a FitError (or
   // ConfigError for a missing path) whose message names the file and what is wrong.
   static PredictorSet load(const std::string& path);
+  // The same from text already in memory (an embedded default file); `origin` names it in errors.
+  static PredictorSet parse(const std::string& json_text, const std::string& origin);
 
   PredictorSet();
   PredictorSet(PredictorSet&&) noexcept;
@@ -43,11 +45,15 @@ class PredictorSet {
   // predictor exists for config.type (listing the supported types).
   double predict_j(const layers::LayerConfig& config) const;
   std::string model_summary(const std::string& layer_type) const;  // "linear on [macs]" etc.
+  // The type's predictor, for callers that precompute features once (LayerPredictor::extractor(),
+  // predict_features_j); ConfigError like predict_j when there is none. See predict/model.hpp.
+  std::shared_ptr<const LayerPredictor> get(const std::string& layer_type) const;
 
   // For the fit side: add or replace a type's predictor, and write the file.
   void set_source(PredictorSource source);
   void put(const std::string& layer_type, std::shared_ptr<const LayerPredictor> predictor);
-  void save(const std::string& path) const;
+  void save(const std::string& path) const;  // atomically (temporary file + rename)
+  std::string to_json_text() const;           // the file's content
 
  private:
   struct Impl;

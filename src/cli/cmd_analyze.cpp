@@ -1,0 +1,169 @@
+// dlenergy analyze: the feature-set study. For each layer type, every feature set x model x criterion is
+// cross-validated and ranked by MAPE; the recipe's choice is marked.
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/errors.hpp"
+#include "predict/recipes.hpp"
+#include "predict/study.hpp"
+#include "predict/training_data.hpp"
+#include "report/table.hpp"
+#include "storage/store.hpp"
+
+namespace dle::cli {
+
+namespace {
+
+struct AnalyzeOptions {
+  std::string db;
+  std::string training_sets;
+  std::vector<std::string> layers;
+  std::string format;
+  std::string plots;
+  std::string recipe = "default";
+  std::size_t folds = 10;
+  std::uint32_t seed = 1234;
+  std::size_t top = 0;
+  bool include_network_layers = false;
+  std::string repeats = "mean";
+};
+
+// Fixed decimals, but a diverging model's 1e19 % stays readable.
+std::string num(double v, int decimals) {
+  if (!std::isfinite(v)) return "-";
+  return std::fabs(v) < 1e6 ? report::fmt_fixed(v, decimals) : report::fmt_sig(v, 3);
+}
+
+std::vector<std::string> header(bool with_type) {
+  std::vector<std::string> h;
+  if (with_type) h = {"type", "energies", "sensor"};
+  for (const char* c : {"rank", "chosen", "features", "model", "criterion", "cv_mape_pct", "cv_within_10pct_pct",
+                        "cv_r2", "test_mape_pct", "test_within_10pct_pct", "test_r2"})
+    h.emplace_back(c);
+  return h;
+}
+
+std::vector<std::string> row(const predict::StudyRow& r, std::size_t rank) {
+  return {std::to_string(rank),
+          r.chosen ? "*" : "",
+          r.spec.feature_set,
+          r.spec.model_name(),
+          predict::to_string(r.spec.criterion),
+          num(r.cv.mape_pct, 1),
+          num(100.0 * r.cv.within_10pct_share, 1),
+          num(r.cv.r2, 4),
+          num(r.test.mape_pct, 1),
+          num(100.0 * r.test.within_10pct_share, 1),
+          num(r.test.r2, 4)};
+}
+
+void run_analyze(const AnalyzeOptions& o) {
+  const predict::Recipe& recipe = predict::recipes().get(o.recipe);
+  std::map<std::string, predict::TrainingSet> sets;
+  predict::PredictorSource source;
+  std::vector<std::string> notes;
+  if (!o.training_sets.empty()) {
+    sets = predict::load_paper_training_sets(o.training_sets);
+    source = predict::paper_training_sets_source(o.training_sets);
+  } else {
+    const storage::Store store = storage::Store::open_existing(o.db);
+    auto data = predict::load_training_data(store, {o.layers, o.include_network_layers, predict::repeat_reduction_from_string(o.repeats)});
+    sets = std::move(data.sets);
+    source = std::move(data.source);
+    notes = std::move(data.notes);
+  }
+  if (!o.layers.empty()) {
+    for (const auto& t : o.layers)
+      if (!sets.count(t)) throw ConfigError("--layers " + t + ": the data holds no ok " + t + " measurements");
+    for (auto it = sets.begin(); it != sets.end();)
+      it = std::find(o.layers.begin(), o.layers.end(), it->first) == o.layers.end() ? sets.erase(it) : std::next(it);
+  }
+  if (sets.empty()) throw ConfigError("no layer measurements to analyse: the data holds no ok measurements of kind layer");
+  const std::string provenance = predict::energy_provenance(source);
+
+  predict::StudySettings settings;
+  settings.folds = o.folds;
+  settings.seed = o.seed;
+  settings.recipe = &recipe;
+
+  const bool csv = o.format == "csv";
+  report::Table all(header(true));
+  if (!csv) {
+    std::cout << "Feature-set study: energies per forward pass " << provenance << " on " << source.cpu_model << "\n"
+              << "data: " << source.description << "\n"
+              << "protocol: seed " << o.seed << ", 90 % cross-validated in " << o.folds
+              << " folds (out-of-fold MAPE ranks the models), 10 % held out as test; '*' = the " << recipe.name
+              << " recipe's choice\n";
+    for (const auto& n : notes) std::cout << "note: " << n << "\n";
+  }
+  for (const auto& [type, set] : sets) {
+    const predict::StudyResult result = predict::run_study(set, settings);
+    report::Table t(header(false));
+    t.align_right({0, 5, 6, 7, 8, 9, 10});
+    for (std::size_t i = 0; i < result.ranked.size(); ++i) {
+      const auto& r = result.ranked[i];
+      if (o.top && i >= o.top && !r.chosen) continue;
+      auto cells = row(r, i + 1);
+      t.add_row(cells);
+      cells.insert(cells.begin(), {type, source.estimated ? "estimated" : "measured", source.sensor});
+      all.add_row(cells);
+    }
+    if (!csv) {
+      const std::string heading = type + ": " + std::to_string(result.rows) + " configurations (" +
+                                  std::to_string(result.cv_rows) + " cross-validated, " +
+                                  std::to_string(result.test_rows) + " test), energies " + provenance;
+      if (o.format == "markdown") {
+        std::cout << "\n### " << heading << "\n\n";
+        t.write_markdown(std::cout);
+      } else {
+        std::cout << "\n" << heading << "\n";
+        t.write_text(std::cout);
+      }
+      for (const auto& r : result.ranked)
+        if (r.chosen && !r.error.empty()) std::cout << "note: the recipe's model failed: " << r.error << "\n";
+    }
+    if (!o.plots.empty()) {
+      const auto files = predict::write_study_plot(result, o.plots, provenance);
+      if (!csv) std::cout << "plot: " << files[0] << ", " << files[1] << " (" << result.plotted_model << ")\n";
+    }
+  }
+  if (csv) all.write_csv(std::cout);
+}
+
+}  // namespace
+
+void setup_analyze(CLI::App& app) {
+  auto o = std::make_shared<AnalyzeOptions>();
+  auto* sub = app.add_subcommand(
+      "analyze", "Compare feature sets, models and fitting criteria per layer type by cross-validated error.");
+  auto* db = sub->add_option("--db", o->db, "Database of measurements (from collect or import)");
+  auto* ts = sub->add_option("--training-sets", o->training_sets,
+                             "Directory of the paper's training sets (<layer>.csv) instead of a database");
+  db->excludes(ts);
+  sub->add_option("--layers", o->layers, "Layer types to study (comma-separated; default: all in the data)")
+      ->delimiter(',');
+  add_format_option(*sub, o->format, {"table", "markdown", "csv"});
+  sub->add_option("--plots", o->plots, "Write predicted-vs-measured plots (PNG and SVG, via gnuplot) into DIR");
+  sub->add_option("--folds", o->folds, "Cross-validation folds")->check(CLI::Range(2, 1000))->capture_default_str();
+  sub->add_option("--seed", o->seed, "Seed of the shuffle before the 90/10 split (numpy RandomState compatible)")
+      ->capture_default_str();
+  sub->add_option("--recipe", o->recipe, "Recipe whose choice is marked: default or paper")
+      ->check(CLI::IsMember({"default", "paper"}))
+      ->capture_default_str();
+  sub->add_option("--top", o->top, "Show only the best N models per type (the chosen one always; 0 = all)")
+      ->capture_default_str();
+  sub->add_option("--repeats", o->repeats, "Combine the repeats of a configuration by their mean or median")
+      ->check(CLI::IsMember({"mean", "median"}))
+      ->capture_default_str();
+  sub->add_flag("--include-network-layers", o->include_network_layers,
+                "Also use layers measured at real networks' shapes (kind network_layer)");
+  sub->callback([o] {
+    if (o->db.empty() && o->training_sets.empty())
+      throw ConfigError("analyze needs data: give --db FILE or --training-sets DIR");
+    run_analyze(*o);
+  });
+}
+
+}  // namespace dle::cli

@@ -1,0 +1,115 @@
+// dlenergy fit: one energy predictor per layer type, written as a versioned predictor file.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/errors.hpp"
+#include "predict/recipes.hpp"
+#include "predict/training_data.hpp"
+#include "report/table.hpp"
+#include "storage/store.hpp"
+
+namespace dle::cli {
+
+namespace {
+
+struct FitOptions {
+  std::string db;
+  std::string training_sets;
+  std::string out;
+  std::string recipe = "default";
+  std::vector<std::string> layers;
+  bool include_network_layers = false;
+  std::string repeats = "mean";
+};
+
+std::string pct(double v) { return std::isfinite(v) ? report::fmt_fixed(v, 1) : "-"; }
+std::string share_pct(double v) { return std::isfinite(v) ? report::fmt_fixed(100.0 * v, 1) : "-"; }
+std::string r2(double v) { return std::isfinite(v) ? report::fmt_fixed(v, 4) : "-"; }
+
+void run_fit(const FitOptions& o) {
+  const predict::Recipe& recipe = predict::recipes().get(o.recipe);
+  std::map<std::string, predict::TrainingSet> sets;
+  predict::PredictorSource source;
+  std::vector<std::string> notes;
+  if (!o.training_sets.empty()) {
+    sets = predict::load_paper_training_sets(o.training_sets);
+    source = predict::paper_training_sets_source(o.training_sets);
+    if (!o.layers.empty()) {
+      std::map<std::string, predict::TrainingSet> kept;
+      for (const auto& t : o.layers) {
+        auto it = sets.find(t);
+        if (it == sets.end()) throw ConfigError("--layers " + t + ": no " + t + ".csv in " + o.training_sets);
+        kept.emplace(t, std::move(it->second));
+      }
+      sets = std::move(kept);
+    }
+  } else {
+    const storage::Store store = storage::Store::open_existing(o.db);
+    predict::DatabaseTrainingData data = predict::load_training_data(store, {o.layers, o.include_network_layers, predict::repeat_reduction_from_string(o.repeats)});
+    sets = std::move(data.sets);
+    source = std::move(data.source);
+    notes = std::move(data.notes);
+  }
+  predict::FitOutcome fitted = predict::fit_recipe(recipe, sets, source);
+  for (const auto& n : fitted.notes) {
+    // With --layers, the recipe's other types were left out on purpose: no note for them.
+    const std::string type = n.substr(0, n.find(':'));
+    if (o.layers.empty() || std::find(o.layers.begin(), o.layers.end(), type) != o.layers.end()) notes.push_back(n);
+  }
+  fitted.predictors.save(o.out);
+
+  const auto& src = fitted.predictors.source();
+  std::cout << "recipe: " << recipe.name << " (" << recipe.description << ")\n"
+            << "training energies: " << predict::energy_provenance(src) << " on " << src.cpu_model
+            << (src.cores > 0 ? ", " + std::to_string(src.cores) + " cores" : std::string()) << "\n"
+            << "data: " << src.description << ", hash " << src.data_hash << "\n\n";
+  report::Table t({"type", "rows", "fit_rows", "model", "test_r2", "test_mape_pct", "test_within_10pct_pct",
+                   "cv_r2", "cv_mape_pct"});
+  t.align_right({1, 2, 4, 5, 6, 7, 8});
+  for (const auto& type : fitted.predictors.types()) {
+    const auto p = fitted.predictors.get(type);
+    const auto& m = p->state().metrics;
+    const predict::Metrics none;
+    const auto& test = m.count("test") ? m.at("test") : none;
+    const auto& cv = m.count("cv") ? m.at("cv") : none;
+    t.add_row({type, std::to_string(p->state().training.rows), std::to_string(p->state().training.fit_rows),
+               p->spec().describe(), r2(test.r2), pct(test.mape_pct), share_pct(test.within_10pct_share), r2(cv.r2),
+               pct(cv.mape_pct)});
+  }
+  t.write_text(std::cout);
+  for (const auto& n : notes) std::cout << "note: " << n << "\n";
+  std::cout << "\nwrote " << o.out << " (" << fitted.predictors.types().size()
+            << " predictors; energies per forward pass in J, from " << predict::energy_provenance(src) << " data)\n";
+}
+
+}  // namespace
+
+void setup_fit(CLI::App& app) {
+  auto o = std::make_shared<FitOptions>();
+  auto* sub = app.add_subcommand("fit", "Fit one energy predictor per layer type and write a predictor file.");
+  auto* db = sub->add_option("--db", o->db, "Database of measurements (from collect or import)");
+  auto* ts = sub->add_option("--training-sets", o->training_sets,
+                             "Directory of the paper's training sets (<layer>.csv, cpu_energy in kWh per pass)");
+  db->excludes(ts);
+  sub->add_option("--out", o->out, "Predictor file to write (JSON)")->required();
+  sub->add_option("--recipe", o->recipe, "Models to fit: default (chosen on relative error) or paper (Getzner et al. 2023)")
+      ->check(CLI::IsMember({"default", "paper"}))
+      ->capture_default_str();
+  sub->add_option("--layers", o->layers, "Layer types to fit (comma-separated; default: all in the data)")
+      ->delimiter(',');
+  sub->add_option("--repeats", o->repeats, "Combine the repeats of a configuration by their mean or median")
+      ->check(CLI::IsMember({"mean", "median"}))
+      ->capture_default_str();
+  sub->add_flag("--include-network-layers", o->include_network_layers,
+                "Also train on layers measured at real networks' shapes (kind network_layer)");
+  sub->callback([o] {
+    if (o->db.empty() && o->training_sets.empty())
+      throw ConfigError("fit needs its training data: give --db FILE or --training-sets DIR");
+    run_fit(*o);
+  });
+}
+
+}  // namespace dle::cli

@@ -1,0 +1,217 @@
+#include "predict/features.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include "core/errors.hpp"
+
+namespace dle::predict {
+
+namespace {
+
+using layers::Counts;
+
+// The paper's `macs` column, per type (checked against every row of its training sets): Conv2d and Linear
+// count the bias as one more MAC per output element (= our FLOPs - MACs), MaxPool2d half the window
+// comparisons rounded down, activations one per element.
+const std::map<std::string, std::function<double(const Counts&)>>& paper_macs_table() {
+  static const std::map<std::string, std::function<double(const Counts&)>> t = {
+      {"conv2d", [](const Counts& c) { return static_cast<double>(c.flops - c.macs); }},
+      {"linear", [](const Counts& c) { return static_cast<double>(c.flops - c.macs); }},
+      {"maxpool2d", [](const Counts& c) { return static_cast<double>(c.ops / 2); }},
+      {"relu", [](const Counts& c) { return static_cast<double>(c.ops); }},
+      {"sigmoid", [](const Counts& c) { return static_cast<double>(c.ops); }},
+      {"tanh", [](const Counts& c) { return static_cast<double>(c.ops); }},
+      {"softmax", [](const Counts& c) { return static_cast<double>(c.ops); }},
+  };
+  return t;
+}
+
+struct GroupDef {
+  FeatureInfo info;
+  std::function<std::vector<std::string>(const std::string& type)> columns;
+};
+
+const std::vector<GroupDef>& group_defs() {
+  static const std::vector<GroupDef> g = {
+      {{"base", "every schema parameter of the type (layers::config_params), batch_size first"},
+       [](const std::string& t) { return layers::config_params(t); }},
+      {{"log1p", "log1p of every schema parameter"},
+       [](const std::string& t) {
+         std::vector<std::string> out;
+         for (const auto& p : layers::config_params(t)) out.push_back("log1p(" + p + ")");
+         return out;
+       }},
+      {{"macs", "the layer's work: MACs (conv2d, linear), comparisons (maxpool2d), elements (activations)"},
+       [](const std::string&) { return std::vector<std::string>{"macs"}; }},
+      {{"log1p_macs", "log1p(macs)"}, [](const std::string&) { return std::vector<std::string>{"log1p(macs)"}; }},
+      {{"bytes", "bytes moved: input + output + weights, float32"},
+       [](const std::string&) { return std::vector<std::string>{"bytes"}; }},
+      {{"log1p_bytes", "log1p(bytes)"}, [](const std::string&) { return std::vector<std::string>{"log1p(bytes)"}; }},
+      {{"batch_size", "the batch size alone"}, [](const std::string&) { return std::vector<std::string>{"batch_size"}; }},
+      {{"paper_macs", "the paper's macs column (bias counted as a MAC; maxpool2d comparisons / 2)"},
+       [](const std::string&) { return std::vector<std::string>{"paper_macs"}; }},
+  };
+  return g;
+}
+
+std::string group_names() {
+  std::string out;
+  for (const auto& g : group_defs()) out += (out.empty() ? "" : ", ") + g.info.name;
+  return out;
+}
+
+}  // namespace
+
+const std::vector<FeatureInfo>& derived_quantities() {
+  static const std::vector<FeatureInfo> d = {
+      {"macs", "layers::Counts::ops: MACs for conv2d and linear (no bias), window comparisons for maxpool2d, "
+               "elements for relu/sigmoid/tanh/softmax"},
+      {"bytes", "layers::Counts::bytes: (input + output elements) * 4 + weights * 4"},
+      {"paper_macs", "the paper's macs column: conv2d/linear MACs + one per output element (bias), maxpool2d "
+                     "floor(comparisons / 2), activations elements"},
+  };
+  return d;
+}
+
+const std::vector<FeatureInfo>& feature_groups() {
+  static const std::vector<FeatureInfo> out = [] {
+    std::vector<FeatureInfo> v;
+    for (const auto& g : group_defs()) v.push_back(g.info);
+    return v;
+  }();
+  return out;
+}
+
+const std::vector<std::string>& study_feature_sets() {
+  static const std::vector<std::string> s = {"macs",       "macs+bytes",      "macs+batch_size",  "base",
+                                             "log1p",      "base+log1p",      "log1p+macs",       "base+log1p+macs",
+                                             "log1p+log1p_macs", "log1p_macs+log1p_bytes"};
+  return s;
+}
+
+std::vector<std::string> expand_feature_set(const std::string& type, const std::string& feature_set) {
+  layers::config_params(type);  // ConfigError for types without a schema
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= feature_set.size()) {
+    const std::size_t plus = feature_set.find('+', start);
+    const std::string name = feature_set.substr(start, plus == std::string::npos ? std::string::npos : plus - start);
+    auto it = std::find_if(group_defs().begin(), group_defs().end(), [&](const GroupDef& g) { return g.info.name == name; });
+    if (it == group_defs().end())
+      throw ConfigError("feature set '" + feature_set + "': unknown feature group '" + name +
+                        "'; valid groups: " + group_names() + " (join them with '+')");
+    for (const auto& c : it->columns(type))
+      if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+    if (plus == std::string::npos) break;
+    start = plus + 1;
+  }
+  return out;
+}
+
+FeatureExtractor::FeatureExtractor(std::string type, std::vector<std::string> columns)
+    : type_(std::move(type)), columns_(std::move(columns)) {
+  const auto& params = layers::config_params(type_);
+  std::vector<std::string> problems;
+  for (const auto& name : columns_) {
+    Source s;
+    std::string inner = name;
+    if (name.size() > 7 && name.compare(0, 6, "log1p(") == 0 && name.back() == ')') {
+      s.log1p = true;
+      inner = name.substr(6, name.size() - 7);
+    }
+    if (std::find(params.begin(), params.end(), inner) != params.end()) {
+      s.kind = Kind::kParam;
+      s.param = inner;
+    } else if (inner == "macs") {
+      s.kind = Kind::kMacs;
+    } else if (inner == "bytes") {
+      s.kind = Kind::kBytes;
+    } else if (inner == "paper_macs" && paper_macs_table().count(type_)) {
+      s.kind = Kind::kPaperMacs;
+    } else {
+      std::string valid;
+      for (const auto& p : params) valid += p + ", ";
+      problems.push_back(type_ + ": unknown feature '" + name + "'; features are " + valid +
+                         "macs, bytes, paper_macs or log1p(<one of them>)");
+      continue;
+    }
+    if (s.kind != Kind::kParam) needs_counts_ = true;
+    sources_.push_back(std::move(s));
+  }
+  if (!problems.empty()) throw ConfigError(problems);
+}
+
+void FeatureExtractor::extract(const layers::LayerConfig& config, double* out) const {
+  Counts counts;
+  if (needs_counts_) counts = layers::config_counts(config);
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    const Source& s = sources_[i];
+    double v = 0.0;
+    switch (s.kind) {
+      case Kind::kParam: v = config.get(s.param); break;
+      case Kind::kMacs: v = static_cast<double>(counts.ops); break;
+      case Kind::kBytes: v = static_cast<double>(counts.bytes); break;
+      case Kind::kPaperMacs: v = paper_macs_table().at(type_)(counts); break;
+    }
+    out[i] = s.log1p ? std::log1p(v) : v;
+  }
+}
+
+Matrix FeatureExtractor::extract(const std::vector<layers::LayerConfig>& configs) const {
+  Matrix m(configs.size(), columns_.size());
+  for (std::size_t r = 0; r < configs.size(); ++r) extract(configs[r], m.values.data() + r * m.cols);
+  return m;
+}
+
+std::string to_string(Polynomial p) {
+  switch (p) {
+    case Polynomial::kNone: return "none";
+    case Polynomial::kInteraction: return "interaction";
+    case Polynomial::kFull: return "full";
+  }
+  return "none";
+}
+
+Polynomial polynomial_from_string(const std::string& s) {
+  if (s == "none") return Polynomial::kNone;
+  if (s == "interaction") return Polynomial::kInteraction;
+  if (s == "full") return Polynomial::kFull;
+  throw ConfigError("unknown polynomial expansion '" + s + "'; valid: none, interaction, full");
+}
+
+std::size_t polynomial_size(std::size_t n, Polynomial p) {
+  switch (p) {
+    case Polynomial::kNone: return n;
+    case Polynomial::kInteraction: return n + n * (n - (n > 0 ? 1 : 0)) / 2;
+    case Polynomial::kFull: return n + n * (n + 1) / 2;
+  }
+  return n;
+}
+
+std::vector<std::string> polynomial_names(const std::vector<std::string>& names, Polynomial p) {
+  std::vector<std::string> out = names;
+  if (p == Polynomial::kNone) return out;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    for (std::size_t j = (p == Polynomial::kFull ? i : i + 1); j < names.size(); ++j)
+      out.push_back(i == j ? names[i] + "^2" : names[i] + " " + names[j]);
+  return out;
+}
+
+void polynomial_expand(const double* in, std::size_t n, Polynomial p, double* out) {
+  std::copy(in, in + n, out);
+  if (p == Polynomial::kNone) return;
+  std::size_t k = n;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = (p == Polynomial::kFull ? i : i + 1); j < n; ++j) out[k++] = in[i] * in[j];
+}
+
+Matrix polynomial_expand(const Matrix& x, Polynomial p) {
+  Matrix out(x.rows, polynomial_size(x.cols, p));
+  for (std::size_t r = 0; r < x.rows; ++r) polynomial_expand(x.row(r), x.cols, p, out.values.data() + r * out.cols);
+  return out;
+}
+
+}  // namespace dle::predict

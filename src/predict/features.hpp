@@ -1,0 +1,75 @@
+#pragma once
+// The feature schema, declared once for every layer type that has a measurement schema
+// (layers::config_params). A feature is a named column computed from a LayerConfig; its name describes it
+// completely and is what predictor files store:
+//   * a schema parameter of the type:  "batch_size", "image_size", "kernel_size", ...
+//   * a derived quantity:             "macs"  (layers::Counts::ops: multiply-accumulates for conv2d and linear,
+//                                               window comparisons for maxpool2d, elements for activations),
+//                                      "bytes" (Counts::bytes: input + output + weights, float32),
+//                                      "paper_macs" (the `macs` column of the paper's data; see derived table)
+//   * "log1p(<either of the above>)".
+// Feature groups name families of columns ("base" = every schema parameter, "log1p" = log1p of each, ...);
+// a feature set is groups joined by '+', e.g. "base+log1p+macs", expanded per type in that order.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "layers/layer_config.hpp"
+#include "predict/linear_algebra.hpp"
+
+namespace dle::predict {
+
+struct FeatureInfo {
+  std::string name;
+  std::string help;
+};
+
+// Derived quantities ("macs", "bytes", "paper_macs") with what they count.
+const std::vector<FeatureInfo>& derived_quantities();
+// Feature groups usable in a feature set, with their meaning.
+const std::vector<FeatureInfo>& feature_groups();
+// The feature sets the study (dlenergy analyze) compares, in display order.
+const std::vector<std::string>& study_feature_sets();
+
+// Column names of `feature_set` for `type`, in order, without duplicates. ConfigError for an unknown group
+// (listing the valid ones) or a type without a measurement schema.
+std::vector<std::string> expand_feature_set(const std::string& type, const std::string& feature_set);
+
+// A compiled list of feature columns for one layer type: evaluates configs without re-parsing names.
+class FeatureExtractor {
+ public:
+  FeatureExtractor() = default;
+  // ConfigError naming the column when a name is not a parameter of `type`, a derived quantity or log1p(...).
+  FeatureExtractor(std::string type, std::vector<std::string> columns);
+
+  const std::string& type() const { return type_; }
+  const std::vector<std::string>& columns() const { return columns_; }
+  // Writes columns().size() values. ConfigError when the config lacks a parameter or is not a valid layer.
+  void extract(const layers::LayerConfig& config, double* out) const;
+  Matrix extract(const std::vector<layers::LayerConfig>& configs) const;
+
+ private:
+  enum class Kind { kParam, kMacs, kBytes, kPaperMacs };
+  struct Source {
+    Kind kind = Kind::kParam;
+    std::string param;
+    bool log1p = false;
+  };
+  std::string type_;
+  std::vector<std::string> columns_;
+  std::vector<Source> sources_;
+  bool needs_counts_ = false;
+};
+
+// Degree-2 polynomial expansion in scikit-learn's PolynomialFeatures column order, without the bias column
+// (the models carry their own intercept): x0..xn-1, then x0*x0, x0*x1, ..., x1*x1, ... (kFull) or only the
+// products of distinct columns x0*x1, x0*x2, ..., x1*x2, ... (kInteraction).
+enum class Polynomial { kNone, kInteraction, kFull };
+std::string to_string(Polynomial p);          // "none", "interaction", "full"
+Polynomial polynomial_from_string(const std::string& s);  // ConfigError on other text
+std::size_t polynomial_size(std::size_t n, Polynomial p);
+std::vector<std::string> polynomial_names(const std::vector<std::string>& names, Polynomial p);  // "a", "a^2", "a b"
+void polynomial_expand(const double* in, std::size_t n, Polynomial p, double* out);
+Matrix polynomial_expand(const Matrix& x, Polynomial p);
+
+}  // namespace dle::predict

@@ -1,0 +1,276 @@
+#include "predict/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "core/errors.hpp"
+
+namespace dle::predict {
+
+namespace {
+
+constexpr std::size_t kStackFeatures = 16;  // raw features predicted without allocating
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+}  // namespace
+
+std::string to_string(Criterion c) {
+  switch (c) {
+    case Criterion::kAbsolute: return "absolute";
+    case Criterion::kRelative: return "relative";
+    case Criterion::kLog: return "log";
+  }
+  return "absolute";
+}
+
+Criterion criterion_from_string(const std::string& s) {
+  if (s == "absolute") return Criterion::kAbsolute;
+  if (s == "relative") return Criterion::kRelative;
+  if (s == "log") return Criterion::kLog;
+  throw ConfigError("unknown fitting criterion '" + s + "'; valid: absolute, relative, log");
+}
+
+std::string ModelSpec::model_name() const {
+  std::string name;
+  switch (polynomial) {
+    case Polynomial::kNone: name = "linear"; break;
+    case Polynomial::kInteraction: name = "poly2-interaction"; break;
+    case Polynomial::kFull: name = "poly2"; break;
+  }
+  if (nonnegative) name += "-nnls";
+  if (standard_scaler) name += "+std";
+  return name;
+}
+
+std::string ModelSpec::describe() const {
+  std::string out = model_name() + " on [" + feature_set + "], " + to_string(criterion) + " error";
+  out += intercept ? ", intercept" : ", no intercept";
+  if (minmax_target) out += ", min-max target";
+  return out;
+}
+
+void ModelSpec::validate() const {
+  std::vector<std::string> problems;
+  if (minmax_target && criterion == Criterion::kLog)
+    problems.push_back("a min-max scaled target cannot be combined with the log criterion (log of values in [0, 1])");
+  if (feature_set.empty()) problems.push_back("the feature set is empty; name feature groups such as 'macs'");
+  if (!problems.empty()) throw ConfigError(problems);
+}
+
+bool ModelSpec::operator==(const ModelSpec& o) const {
+  return feature_set == o.feature_set && polynomial == o.polynomial && standard_scaler == o.standard_scaler &&
+         criterion == o.criterion && intercept == o.intercept && nonnegative == o.nonnegative &&
+         minmax_target == o.minmax_target;
+}
+
+Metrics compute_metrics(const std::vector<double>& measured_j, const std::vector<double>& predicted_j) {
+  Metrics m;
+  m.n = measured_j.size();
+  if (m.n == 0 || predicted_j.size() != m.n) return m;
+  double mean = 0.0;
+  for (double y : measured_j) mean += y;
+  mean /= static_cast<double>(m.n);
+  double ss_res = 0.0, ss_tot = 0.0, ape = 0.0;
+  std::size_t within = 0;
+  bool zero_target = false;
+  for (std::size_t i = 0; i < m.n; ++i) {
+    const double e = measured_j[i] - predicted_j[i];
+    ss_res += e * e;
+    ss_tot += (measured_j[i] - mean) * (measured_j[i] - mean);
+    if (measured_j[i] == 0.0) {
+      zero_target = true;
+      continue;
+    }
+    const double rel = std::fabs(e) / std::fabs(measured_j[i]);
+    ape += rel;
+    if (rel <= 0.1) ++within;
+  }
+  m.mse_j2 = ss_res / static_cast<double>(m.n);
+  m.r2 = (m.n >= 2 && ss_tot > 0.0) ? 1.0 - ss_res / ss_tot : kNaN;
+  m.mape_pct = zero_target ? kNaN : 100.0 * ape / static_cast<double>(m.n);
+  m.within_10pct_share = zero_target ? kNaN : static_cast<double>(within) / static_cast<double>(m.n);
+  return m;
+}
+
+LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
+  state_.spec.validate();
+  extractor_ = FeatureExtractor(state_.type, state_.features);
+  const std::size_t expanded = polynomial_size(state_.features.size(), state_.spec.polynomial);
+  std::vector<std::string> problems;
+  const std::string where = state_.type + " predictor";
+  if (state_.coefficients.size() != expanded)
+    problems.push_back(where + ": " + std::to_string(state_.coefficients.size()) + " coefficients for " +
+                       std::to_string(expanded) + " (expanded) features");
+  if (state_.spec.standard_scaler &&
+      (state_.scaler_mean.size() != expanded || state_.scaler_scale.size() != expanded))
+    problems.push_back(where + ": the standard scaler needs " + std::to_string(expanded) +
+                       " means and scales, found " + std::to_string(state_.scaler_mean.size()) + " and " +
+                       std::to_string(state_.scaler_scale.size()));
+  for (double s : state_.scaler_scale)
+    if (!(s > 0.0) || !std::isfinite(s)) problems.push_back(where + ": scaler scale " + std::to_string(s) + " must be > 0");
+  for (double c : state_.coefficients)
+    if (!std::isfinite(c)) problems.push_back(where + ": a coefficient is not a finite number");
+  if (!std::isfinite(state_.intercept)) problems.push_back(where + ": the intercept is not a finite number");
+  if (state_.spec.minmax_target && !(state_.target_max > state_.target_min))
+    problems.push_back(where + ": min-max target range [" + std::to_string(state_.target_min) + ", " +
+                       std::to_string(state_.target_max) + "] is empty");
+  if (!state_.spec.intercept && state_.intercept != 0.0)
+    problems.push_back(where + ": the model has no intercept but the intercept is " + std::to_string(state_.intercept));
+  if (!problems.empty()) throw ConfigError(problems);
+}
+
+LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spec, const Matrix& raw,
+                                   const std::vector<double>& energy_j) {
+  spec.validate();
+  State s;
+  s.type = type;
+  s.spec = spec;
+  s.features = expand_feature_set(type, spec.feature_set);
+  if (raw.cols != s.features.size())
+    throw Error("internal: " + type + " fit given " + std::to_string(raw.cols) + " feature columns for " +
+                std::to_string(s.features.size()));
+  if (raw.rows != energy_j.size()) throw Error("internal: feature rows and energies differ in number");
+  const std::size_t n = raw.rows;
+  Matrix z = polynomial_expand(raw, spec.polynomial);
+  const std::size_t p = z.cols;
+  if (n < p + (spec.intercept ? 1 : 0))
+    throw FitError(type + ": " + std::to_string(n) + " training rows cannot determine " +
+                   std::to_string(p + (spec.intercept ? 1 : 0)) + " coefficients of " + spec.describe() +
+                   "; measure more configurations or choose fewer features");
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isfinite(energy_j[i]))
+      throw FitError(type + ": training energy of row " + std::to_string(i) + " is not a finite number");
+
+  if (spec.standard_scaler) {
+    // scikit-learn's StandardScaler: population standard deviation; a constant column keeps scale 1.
+    s.scaler_mean.assign(p, 0.0);
+    s.scaler_scale.assign(p, 0.0);
+    for (std::size_t r = 0; r < n; ++r)
+      for (std::size_t c = 0; c < p; ++c) s.scaler_mean[c] += z(r, c);
+    for (auto& m : s.scaler_mean) m /= static_cast<double>(n);
+    for (std::size_t r = 0; r < n; ++r)
+      for (std::size_t c = 0; c < p; ++c) {
+        const double d = z(r, c) - s.scaler_mean[c];
+        s.scaler_scale[c] += d * d;
+      }
+    for (auto& v : s.scaler_scale) {
+      v = std::sqrt(v / static_cast<double>(n));
+      if (!(v > 0.0) || !std::isfinite(v)) v = 1.0;
+    }
+    for (std::size_t r = 0; r < n; ++r)
+      for (std::size_t c = 0; c < p; ++c) z(r, c) = (z(r, c) - s.scaler_mean[c]) / s.scaler_scale[c];
+  }
+
+  std::vector<double> target = energy_j;
+  std::vector<double> weights;
+  if (spec.criterion != Criterion::kAbsolute) {
+    std::size_t bad = 0;
+    for (double y : energy_j)
+      if (!(y > 0.0)) ++bad;
+    if (bad)
+      throw FitError(type + ": " + std::to_string(bad) + " training energies are <= 0 J; the " +
+                     to_string(spec.criterion) + " criterion needs positive energies (drop those rows or use absolute)");
+  }
+  if (spec.criterion == Criterion::kRelative) {
+    weights.resize(n);
+    for (std::size_t i = 0; i < n; ++i) weights[i] = 1.0 / energy_j[i];
+  } else if (spec.criterion == Criterion::kLog) {
+    for (auto& y : target) y = std::log(y);
+  }
+  if (spec.minmax_target) {
+    const auto [lo, hi] = std::minmax_element(target.begin(), target.end());
+    s.target_min = *lo;
+    s.target_max = *hi;
+    if (!(s.target_max > s.target_min))
+      throw FitError(type + ": every training energy is " + std::to_string(s.target_min) +
+                     " J, so a min-max scaled target is undefined; measure more varied configurations");
+    const double range = s.target_max - s.target_min;
+    for (auto& y : target) y = (y - s.target_min) / range;
+  }
+
+  const LeastSquaresSolution sol = least_squares(z, target, weights, {spec.intercept, spec.nonnegative});
+  s.coefficients = sol.coefficients;
+  s.intercept = sol.intercept;
+  s.training.rows = n;
+  s.training.fit_rows = n;
+  const auto [lo, hi] = std::minmax_element(energy_j.begin(), energy_j.end());
+  s.training.energy_min_j = n ? *lo : 0.0;
+  s.training.energy_max_j = n ? *hi : 0.0;
+  return LayerPredictor(std::move(s));
+}
+
+LayerPredictor LayerPredictor::linear(const std::string& type, std::vector<std::string> features,
+                                      std::vector<double> coefficients_j, double intercept_j) {
+  State s;
+  s.type = type;
+  s.spec.feature_set = features.empty() ? "none" : join(features, "+");
+  s.spec.intercept = intercept_j != 0.0;
+  s.features = std::move(features);
+  s.coefficients = std::move(coefficients_j);
+  s.intercept = intercept_j;
+  return LayerPredictor(std::move(s));
+}
+
+std::vector<std::string> LayerPredictor::expanded_features() const {
+  return polynomial_names(state_.features, state_.spec.polynomial);
+}
+
+double LayerPredictor::predict_features_j(const double* raw) const {
+  const std::size_t k = state_.features.size();
+  const std::size_t p = state_.coefficients.size();
+  double stack[kStackFeatures + kStackFeatures * (kStackFeatures + 1) / 2];
+  std::vector<double> heap;
+  double* z = stack;
+  if (k > kStackFeatures) {
+    heap.resize(p);
+    z = heap.data();
+  }
+  polynomial_expand(raw, k, state_.spec.polynomial, z);
+  double s = state_.intercept;
+  if (state_.spec.standard_scaler) {
+    for (std::size_t c = 0; c < p; ++c) s += state_.coefficients[c] * (z[c] - state_.scaler_mean[c]) / state_.scaler_scale[c];
+  } else {
+    for (std::size_t c = 0; c < p; ++c) s += state_.coefficients[c] * z[c];
+  }
+  if (state_.spec.minmax_target) s = s * (state_.target_max - state_.target_min) + state_.target_min;
+  if (state_.spec.criterion == Criterion::kLog) s = std::exp(s);
+  return s;
+}
+
+double LayerPredictor::predict_j(const layers::LayerConfig& config) const {
+  if (config.type != state_.type)
+    throw ConfigError("a " + state_.type + " predictor cannot predict a " + config.type + " layer (" +
+                      config.to_string() + ")");
+  double raw[kStackFeatures];
+  std::vector<double> heap;
+  double* r = raw;
+  if (state_.features.size() > kStackFeatures) {
+    heap.resize(state_.features.size());
+    r = heap.data();
+  }
+  extractor_.extract(config, r);
+  return predict_features_j(r);
+}
+
+std::vector<double> LayerPredictor::predict_j(const Matrix& raw) const {
+  std::vector<double> out(raw.rows);
+  for (std::size_t r = 0; r < raw.rows; ++r) out[r] = predict_features_j(raw.row(r));
+  return out;
+}
+
+std::string LayerPredictor::summary() const {
+  std::string out = state_.spec.model_name() + " on [" + join(state_.features, ", ") + "], " +
+                    to_string(state_.spec.criterion) + " error";
+  out += state_.spec.intercept ? ", intercept" : ", no intercept";
+  if (state_.spec.minmax_target) out += ", min-max target";
+  return out;
+}
+
+}  // namespace dle::predict

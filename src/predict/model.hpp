@@ -1,0 +1,116 @@
+#pragma once
+// One layer type's energy model: features -> optional degree-2 polynomial -> optional standard scaler ->
+// linear least squares under a chosen criterion -> energy of one forward pass in joules.
+//   absolute: ordinary least squares on joules (what the paper did; ruled by the largest configurations)
+//   relative: weighted least squares with weights 1/y^2, i.e. least squares on the relative error
+//   log:      least squares on ln(joules), predictions exp(.) (a multiplicative, power-law model)
+// Optionally the feature coefficients are constrained to be >= 0 (Lawson-Hanson), and, for the paper's
+// recipe, the target is min-max scaled on the training rows as scikit-learn's MinMaxScaler does.
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "layers/layer_config.hpp"
+#include "predict/features.hpp"
+#include "predict/linear_algebra.hpp"
+
+namespace dle::predict {
+
+enum class Criterion { kAbsolute, kRelative, kLog };
+std::string to_string(Criterion c);                       // "absolute", "relative", "log"
+Criterion criterion_from_string(const std::string& s);    // ConfigError on other text
+
+struct ModelSpec {
+  std::string feature_set = "macs";  // feature groups joined by '+' (features.hpp)
+  Polynomial polynomial = Polynomial::kNone;
+  bool standard_scaler = false;
+  Criterion criterion = Criterion::kAbsolute;
+  bool intercept = true;
+  bool nonnegative = false;
+  bool minmax_target = false;
+
+  // "linear", "linear-nnls", "poly2", "poly2-interaction" (+ "+std" with the scaler).
+  std::string model_name() const;
+  // "linear on [macs], relative error, intercept"
+  std::string describe() const;
+  // Every problem with the combination (e.g. a min-max target with the log criterion), as ConfigError.
+  void validate() const;
+  bool operator==(const ModelSpec& o) const;
+};
+
+// Goodness of fit on one set of rows. Energies in joules; MSE in J^2; MAPE in percent; the within-10 % share
+// is a fraction in [0, 1]. Values are NaN when undefined (R^2 of fewer than two rows, MAPE with a zero target).
+struct Metrics {
+  std::size_t n = 0;
+  double r2 = std::numeric_limits<double>::quiet_NaN();
+  double mse_j2 = std::numeric_limits<double>::quiet_NaN();
+  double mape_pct = std::numeric_limits<double>::quiet_NaN();
+  double within_10pct_share = std::numeric_limits<double>::quiet_NaN();
+};
+Metrics compute_metrics(const std::vector<double>& measured_j, const std::vector<double>& predicted_j);
+
+// Facts about the data a predictor was fitted on, kept in the predictor file.
+struct TrainingInfo {
+  std::size_t rows = 0;        // configurations available (after averaging repeats)
+  std::size_t fit_rows = 0;    // rows the coefficients were fitted on
+  std::size_t test_rows = 0;   // held-out rows behind metrics["test"]
+  double energy_min_j = 0.0;   // range of the per-pass energies in the data
+  double energy_max_j = 0.0;
+  std::string data_hash;
+};
+
+class LayerPredictor {
+ public:
+  // Everything that defines a fitted predictor; what the predictor file stores.
+  struct State {
+    std::string type;
+    ModelSpec spec;
+    std::vector<std::string> features;   // raw feature columns, before the polynomial expansion
+    std::vector<double> coefficients;    // one per expanded (and scaled) column
+    double intercept = 0.0;
+    std::vector<double> scaler_mean;     // standard scaler, one per expanded column (empty without it)
+    std::vector<double> scaler_scale;
+    double target_min = 0.0;             // min-max target scaler (paper recipe)
+    double target_max = 1.0;
+    std::map<std::string, Metrics> metrics;  // "test", "validation", "cv"
+    TrainingInfo training;
+  };
+
+  LayerPredictor() = default;
+  // Checks sizes and names (ConfigError naming the problem) and compiles the feature extractor.
+  explicit LayerPredictor(State state);
+
+  // Fits `spec` on raw feature rows (columns = expand_feature_set(type, spec.feature_set)) and energies in J
+  // per pass. FitError when the data cannot support the model (no rows, non-positive energies for the
+  // relative or log criterion, constant target with a min-max scaler).
+  static LayerPredictor fit(const std::string& type, const ModelSpec& spec, const Matrix& raw_features,
+                            const std::vector<double>& energy_j);
+  // A fixed model linear in named features: energy_j = intercept_j + sum_i coefficients_j[i] * feature_i.
+  // For synthetic predictor files and tests.
+  static LayerPredictor linear(const std::string& type, std::vector<std::string> features,
+                               std::vector<double> coefficients_j, double intercept_j);
+
+  const State& state() const { return state_; }
+  State& mutable_state() { return state_; }  // metrics and training info are filled in after the fit
+  const std::string& type() const { return state_.type; }
+  const ModelSpec& spec() const { return state_.spec; }
+  const std::vector<std::string>& features() const { return state_.features; }
+  std::vector<std::string> expanded_features() const;
+  const FeatureExtractor& extractor() const { return extractor_; }
+
+  // Energy of one forward pass, J. ConfigError when the config lacks a parameter the features need.
+  double predict_j(const layers::LayerConfig& config) const;
+  // Same from precomputed raw features (extractor().extract); no allocation for up to 16 raw features.
+  double predict_features_j(const double* raw) const;
+  std::vector<double> predict_j(const Matrix& raw_features) const;
+
+  std::string summary() const;  // "linear on [macs], relative error, intercept"
+
+ private:
+  State state_;
+  FeatureExtractor extractor_;
+};
+
+}  // namespace dle::predict

@@ -1,0 +1,320 @@
+#include "predict/predictor_set.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/errors.hpp"
+#include "predict/model.hpp"
+
+namespace dle::predict {
+
+namespace {
+
+using nlohmann::json;
+using ordered = nlohmann::ordered_json;  // written in a readable key order; read back with json
+
+constexpr int kSchemaVersion = 1;
+
+ordered number_or_null(double v) { return std::isfinite(v) ? ordered(v) : ordered(nullptr); }
+
+ordered metrics_json(const Metrics& m) {
+  return ordered{{"n", m.n},
+              {"r2", number_or_null(m.r2)},
+              {"mse", number_or_null(m.mse_j2)},
+              {"mape_pct", number_or_null(m.mape_pct)},
+              {"within_10pct_share", number_or_null(m.within_10pct_share)}};
+}
+
+ordered predictor_json(const LayerPredictor& p) {
+  const auto& s = p.state();
+  ordered j;
+  j["features"] = s.features;
+  j["model"] = {{"kind", s.spec.model_name()},
+                {"feature_set", s.spec.feature_set},
+                {"criterion", to_string(s.spec.criterion)},
+                {"polynomial", {{"degree", s.spec.polynomial == Polynomial::kNone ? 1 : 2},
+                                {"expansion", to_string(s.spec.polynomial)}}},
+                {"scaler", s.spec.standard_scaler ? "standard" : "none"},
+                {"intercept", s.spec.intercept},
+                {"nonnegative", s.spec.nonnegative},
+                {"target_scaler", s.spec.minmax_target ? "minmax" : "none"}};
+  j["expanded_features"] = p.expanded_features();
+  j["coefficients"] = s.coefficients;
+  j["intercept"] = s.intercept;
+  if (s.spec.standard_scaler) j["scaler"] = {{"mean", s.scaler_mean}, {"scale", s.scaler_scale}};
+  if (s.spec.minmax_target) j["target_scaler"] = {{"min", s.target_min}, {"max", s.target_max}};
+  ordered metrics = ordered::object();
+  for (const auto& [name, m] : s.metrics) metrics[name] = metrics_json(m);
+  j["metrics"] = metrics;
+  j["training"] = {{"rows", s.training.rows},
+                   {"fit_rows", s.training.fit_rows},
+                   {"test_rows", s.training.test_rows},
+                   {"energy_min_j", s.training.energy_min_j},
+                   {"energy_max_j", s.training.energy_max_j},
+                   {"data_hash", s.training.data_hash}};
+  return j;
+}
+
+// Reading: every access checked, every problem phrased with its JSON path.
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const std::string& where, const std::string& what) const {
+    throw FitError("predictor file " + file_ + ": " + where + " " + what +
+                   "; the file is corrupted or was not written by `dlenergy fit`: refit it");
+  }
+  const json& at(const json& obj, const std::string& key, const std::string& where) const {
+    if (!obj.is_object()) fail(where, "is not an object");
+    auto it = obj.find(key);
+    if (it == obj.end()) fail(where + "." + key, "is missing");
+    return *it;
+  }
+  double number(const json& obj, const std::string& key, const std::string& where) const {
+    const json& v = at(obj, key, where);
+    if (!v.is_number()) fail(where + "." + key, "must be a number");
+    return v.get<double>();
+  }
+  double number_or_nan(const json& obj, const std::string& key, const std::string& where) const {
+    const json& v = at(obj, key, where);
+    if (v.is_null()) return std::numeric_limits<double>::quiet_NaN();
+    if (!v.is_number()) fail(where + "." + key, "must be a number or null");
+    return v.get<double>();
+  }
+  std::string text(const json& obj, const std::string& key, const std::string& where) const {
+    const json& v = at(obj, key, where);
+    if (!v.is_string()) fail(where + "." + key, "must be a string");
+    return v.get<std::string>();
+  }
+  bool boolean(const json& obj, const std::string& key, const std::string& where) const {
+    const json& v = at(obj, key, where);
+    if (!v.is_boolean()) fail(where + "." + key, "must be true or false");
+    return v.get<bool>();
+  }
+  std::size_t count(const json& obj, const std::string& key, const std::string& where) const {
+    const json& v = at(obj, key, where);
+    if (!v.is_number_unsigned()) fail(where + "." + key, "must be a non-negative integer");
+    return v.get<std::size_t>();
+  }
+  std::vector<double> numbers(const json& obj, const std::string& key, const std::string& where) const {
+    const json& v = at(obj, key, where);
+    if (!v.is_array()) fail(where + "." + key, "must be an array of numbers");
+    std::vector<double> out;
+    for (const auto& x : v) {
+      if (!x.is_number()) fail(where + "." + key, "must hold only numbers");
+      out.push_back(x.get<double>());
+    }
+    return out;
+  }
+  std::vector<std::string> texts(const json& obj, const std::string& key, const std::string& where) const {
+    const json& v = at(obj, key, where);
+    if (!v.is_array()) fail(where + "." + key, "must be an array of strings");
+    std::vector<std::string> out;
+    for (const auto& x : v) {
+      if (!x.is_string()) fail(where + "." + key, "must hold only strings");
+      out.push_back(x.get<std::string>());
+    }
+    return out;
+  }
+
+  Metrics metrics(const json& m, const std::string& where) const {
+    Metrics out;
+    out.n = count(m, "n", where);
+    out.r2 = number_or_nan(m, "r2", where);
+    out.mse_j2 = number_or_nan(m, "mse", where);
+    out.mape_pct = number_or_nan(m, "mape_pct", where);
+    out.within_10pct_share = number_or_nan(m, "within_10pct_share", where);
+    return out;
+  }
+
+  LayerPredictor predictor(const std::string& type, const json& j) const {
+    const std::string where = "predictors." + type;
+    LayerPredictor::State s;
+    s.type = type;
+    s.features = texts(j, "features", where);
+    const json& m = at(j, "model", where);
+    const std::string mw = where + ".model";
+    try {
+      s.spec.feature_set = text(m, "feature_set", mw);
+      s.spec.criterion = criterion_from_string(text(m, "criterion", mw));
+      const json& poly = at(m, "polynomial", mw);
+      s.spec.polynomial = polynomial_from_string(text(poly, "expansion", mw + ".polynomial"));
+      const std::string scaler = text(m, "scaler", mw);
+      if (scaler != "standard" && scaler != "none") fail(mw + ".scaler", "must be \"standard\" or \"none\"");
+      s.spec.standard_scaler = scaler == "standard";
+      s.spec.intercept = boolean(m, "intercept", mw);
+      s.spec.nonnegative = boolean(m, "nonnegative", mw);
+      const std::string target = text(m, "target_scaler", mw);
+      if (target != "minmax" && target != "none") fail(mw + ".target_scaler", "must be \"minmax\" or \"none\"");
+      s.spec.minmax_target = target == "minmax";
+    } catch (const ConfigError& e) {
+      fail(mw, std::string("is invalid: ") + e.what());
+    }
+    s.coefficients = numbers(j, "coefficients", where);
+    s.intercept = number(j, "intercept", where);
+    if (s.spec.standard_scaler) {
+      const json& sc = at(j, "scaler", where);
+      s.scaler_mean = numbers(sc, "mean", where + ".scaler");
+      s.scaler_scale = numbers(sc, "scale", where + ".scaler");
+    }
+    if (s.spec.minmax_target) {
+      const json& t = at(j, "target_scaler", where);
+      s.target_min = number(t, "min", where + ".target_scaler");
+      s.target_max = number(t, "max", where + ".target_scaler");
+    }
+    if (j.contains("metrics")) {
+      const json& ms = at(j, "metrics", where);
+      if (!ms.is_object()) fail(where + ".metrics", "must be an object");
+      for (auto it = ms.begin(); it != ms.end(); ++it) s.metrics[it.key()] = metrics(it.value(), where + ".metrics." + it.key());
+    }
+    if (j.contains("training")) {
+      const json& t = at(j, "training", where);
+      const std::string tw = where + ".training";
+      s.training.rows = count(t, "rows", tw);
+      s.training.fit_rows = count(t, "fit_rows", tw);
+      s.training.test_rows = count(t, "test_rows", tw);
+      s.training.energy_min_j = number(t, "energy_min_j", tw);
+      s.training.energy_max_j = number(t, "energy_max_j", tw);
+      s.training.data_hash = text(t, "data_hash", tw);
+    }
+    try {
+      return LayerPredictor(std::move(s));
+    } catch (const ConfigError& e) {
+      fail(where, std::string("is inconsistent: ") + e.what());
+    }
+  }
+
+ private:
+  std::string file_;
+};
+
+}  // namespace
+
+struct PredictorSet::Impl {
+  PredictorSource source;
+  std::map<std::string, std::shared_ptr<const LayerPredictor>> predictors;
+};
+
+PredictorSet::PredictorSet() : impl_(std::make_unique<Impl>()) {}
+PredictorSet::PredictorSet(PredictorSet&&) noexcept = default;
+PredictorSet& PredictorSet::operator=(PredictorSet&&) noexcept = default;
+PredictorSet::~PredictorSet() = default;
+
+const PredictorSource& PredictorSet::source() const { return impl_->source; }
+void PredictorSet::set_source(PredictorSource source) { impl_->source = std::move(source); }
+
+bool PredictorSet::has(const std::string& layer_type) const { return impl_->predictors.count(layer_type) != 0; }
+
+std::vector<std::string> PredictorSet::types() const {
+  std::vector<std::string> out;
+  for (const auto& [t, p] : impl_->predictors) out.push_back(t);
+  return out;
+}
+
+std::shared_ptr<const LayerPredictor> PredictorSet::get(const std::string& layer_type) const {
+  auto it = impl_->predictors.find(layer_type);
+  if (it == impl_->predictors.end()) {
+    std::string list;
+    for (const auto& t : types()) list += (list.empty() ? "" : ", ") + t;
+    throw ConfigError("no energy predictor for layer type '" + layer_type + "'; this predictor file covers: " +
+                      (list.empty() ? std::string("nothing") : list) +
+                      " (fit one with `dlenergy fit`, or allow missing predictors)");
+  }
+  return it->second;
+}
+
+double PredictorSet::predict_j(const layers::LayerConfig& config) const { return get(config.type)->predict_j(config); }
+
+std::string PredictorSet::model_summary(const std::string& layer_type) const { return get(layer_type)->summary(); }
+
+void PredictorSet::put(const std::string& layer_type, std::shared_ptr<const LayerPredictor> predictor) {
+  if (!predictor || predictor->type() != layer_type)
+    throw Error("internal: predictor for '" + layer_type + "' given a " + (predictor ? predictor->type() : "null") + " model");
+  impl_->predictors[layer_type] = std::move(predictor);
+}
+
+std::string PredictorSet::to_json_text() const {
+  ordered j;
+  j["schema_version"] = kSchemaVersion;
+  const auto& s = impl_->source;
+  j["source"] = {{"description", s.description}, {"cpu_model", s.cpu_model}, {"cores", s.cores},
+                 {"sensor", s.sensor},           {"estimated", s.estimated}, {"data_hash", s.data_hash},
+                 {"created_at", s.created_at},   {"recipe", s.recipe}};
+  ordered preds = ordered::object();
+  for (const auto& [t, p] : impl_->predictors) preds[t] = predictor_json(*p);
+  j["predictors"] = preds;
+  return j.dump(2) + "\n";
+}
+
+void PredictorSet::save(const std::string& path) const {
+  const std::string text = to_json_text();
+  // Write beside the target and rename, so a failure never leaves half a predictor file.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw StorageError("cannot write predictor file " + path + ": check that its directory exists and is writable");
+    out << text;
+    out.flush();
+    if (!out) throw StorageError("writing predictor file " + path + " failed (disk full?)");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw StorageError("cannot move " + tmp + " to " + path + ": " + ec.message());
+}
+
+PredictorSet PredictorSet::parse(const std::string& text, const std::string& origin) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw FitError("predictor file " + origin + " is not valid JSON (" + e.what() +
+                   "); it is corrupted or truncated: refit it with `dlenergy fit`");
+  }
+  Reader r(origin);
+  if (!j.is_object()) r.fail("the top level", "is not a JSON object");
+  const json& version = r.at(j, "schema_version", "the top level");
+  if (!version.is_number_integer())
+    r.fail("schema_version", "must be an integer");
+  if (version.get<long long>() != kSchemaVersion)
+    throw FitError("predictor file " + origin + " has schema_version " + version.dump() + "; this dlenergy reads version " +
+                   std::to_string(kSchemaVersion) + ": refit it with this dlenergy's `dlenergy fit`, or use the "
+                   "dlenergy that wrote it");
+  PredictorSet set;
+  const json& src = r.at(j, "source", "the top level");
+  PredictorSource s;
+  s.description = r.text(src, "description", "source");
+  s.cpu_model = r.text(src, "cpu_model", "source");
+  const json& cores = r.at(src, "cores", "source");
+  if (!cores.is_number_integer()) r.fail("source.cores", "must be an integer");
+  s.cores = cores.get<int>();
+  s.sensor = r.text(src, "sensor", "source");
+  s.estimated = r.boolean(src, "estimated", "source");
+  s.data_hash = r.text(src, "data_hash", "source");
+  s.created_at = r.text(src, "created_at", "source");
+  s.recipe = r.text(src, "recipe", "source");
+  set.set_source(std::move(s));
+  const json& preds = r.at(j, "predictors", "the top level");
+  if (!preds.is_object()) r.fail("predictors", "must be an object keyed by layer type");
+  for (auto it = preds.begin(); it != preds.end(); ++it) {
+    if (!layers::is_configurable(it.key()))
+      r.fail("predictors." + it.key(), "names a layer type without a measurement schema");
+    set.put(it.key(), std::make_shared<const LayerPredictor>(r.predictor(it.key(), it.value())));
+  }
+  return set;
+}
+
+PredictorSet PredictorSet::load(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw ConfigError("predictor file " + path + " does not exist; create one with `dlenergy fit --db FILE --out " + path + "`");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError("cannot read predictor file " + path + ": check its permissions");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), path);
+}
+
+}  // namespace dle::predict

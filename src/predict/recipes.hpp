@@ -1,0 +1,60 @@
+#pragma once
+// Recipes: which model each layer type gets, as a table (one row per type, easy to change), plus the protocol
+// that fits and scores it. "paper" reproduces Getzner et al. 2023; "default" is dlenergy's own choice,
+// selected on relative error (docs/predictors.md says why).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/registry.hpp"
+#include "predict/model.hpp"
+#include "predict/predictor_set.hpp"
+#include "predict/training_data.hpp"
+
+namespace dle::predict {
+
+struct RecipeEntry {
+  std::string type;
+  ModelSpec spec;
+  std::string reason;  // why this model, for docs and `fit` output
+};
+
+// How a recipe fits and scores: split 70/20/10 with `seed`; coefficients from the training rows (plus the
+// validation rows when fit_on_validation_too); metrics on the held-out test rows, on the validation rows when
+// they were not used, and k-fold cross-validation over the rows the coefficients were fitted on.
+struct FitProtocol {
+  std::uint32_t seed = 1234;
+  std::size_t folds = 10;
+  bool fit_on_validation_too = true;
+};
+
+struct Recipe {
+  std::string name;
+  std::string description;
+  FitProtocol protocol;
+  std::vector<RecipeEntry> entries;
+  const RecipeEntry* find(const std::string& type) const;  // nullptr when the recipe has no such type
+};
+
+// "default" and "paper". Unknown names are a ConfigError listing these.
+const Registry<Recipe>& recipes();
+
+// Fits one type under the protocol and fills the predictor's metrics and training info.
+LayerPredictor fit_with_protocol(const TrainingSet& set, const ModelSpec& spec, const FitProtocol& protocol);
+
+struct FitOutcome {
+  PredictorSet predictors;
+  std::vector<std::string> notes;  // types in the data but not in the recipe, and the reverse
+};
+// Fits every type of `sets` the recipe covers. FitError when none is covered.
+FitOutcome fit_recipe(const Recipe& recipe, const std::map<std::string, TrainingSet>& sets, PredictorSource source);
+
+// The paper's training sets under DIR (<type>.csv for each type of the paper recipe that has a file).
+// ConfigError when DIR holds none of them.
+std::map<std::string, TrainingSet> load_paper_training_sets(const std::string& dir);
+// Where the paper's training sets were measured (its README): Intel Xeon Gold 5120, 2 cores, RAPL package
+// energy read by CodeCarbon. The training-set CSVs do not carry the CPU model themselves.
+PredictorSource paper_training_sets_source(const std::string& dir);
+
+}  // namespace dle::predict

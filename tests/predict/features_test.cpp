@@ -1,0 +1,84 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/errors.hpp"
+#include "predict/features.hpp"
+
+namespace dle::predict {
+namespace {
+
+using Names = std::vector<std::string>;
+
+layers::LayerConfig conv(double batch, double image, double kernel, double in, double out, double stride, double pad) {
+  return {"conv2d", {{"batch_size", batch}, {"image_size", image}, {"kernel_size", kernel}, {"in_channels", in},
+                     {"out_channels", out}, {"stride", stride}, {"padding", pad}}};
+}
+
+TEST(FeatureSets, ExpandInGroupOrderWithoutDuplicates) {
+  EXPECT_EQ(expand_feature_set("relu", "base+log1p+macs"),
+            (Names{"batch_size", "input_size", "log1p(batch_size)", "log1p(input_size)", "macs"}));
+  EXPECT_EQ(expand_feature_set("linear", "macs+batch_size+base"),
+            (Names{"macs", "batch_size", "input_size", "output_size"}));
+  EXPECT_EQ(expand_feature_set("maxpool2d", "base+log1p+paper_macs").size(), 13u);
+  EXPECT_EQ(expand_feature_set("conv2d", "log1p_macs+bytes"), (Names{"log1p(macs)", "bytes"}));
+}
+
+TEST(FeatureSets, UnknownGroupOrTypeIsAConfigErrorNamingIt) {
+  try {
+    expand_feature_set("conv2d", "macs+flops");
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'flops'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("log1p_macs"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(expand_feature_set("dropout", "macs"), ConfigError);
+  EXPECT_THROW(FeatureExtractor("conv2d", {"log1p(flops)"}), ConfigError);
+  EXPECT_THROW(FeatureExtractor("relu", {"kernel_size"}), ConfigError);
+}
+
+TEST(FeatureExtractor, ComputesParamsCountsAndLogs) {
+  const FeatureExtractor fx("conv2d", {"batch_size", "log1p(batch_size)", "macs", "paper_macs", "bytes", "log1p(macs)"});
+  double v[6];
+  fx.extract(conv(2, 8, 3, 4, 5, 1, 1), v);  // output 5 x 8 x 8
+  EXPECT_EQ(v[0], 2.0);
+  EXPECT_DOUBLE_EQ(v[1], std::log(3.0));
+  EXPECT_EQ(v[2], 2.0 * 5 * 64 * 4 * 9);          // MACs without bias: 23040
+  EXPECT_EQ(v[3], 2.0 * 5 * 64 * (4 * 9 + 1));    // the paper counts the bias: 23680
+  EXPECT_EQ(v[4], (2.0 * (4 * 64 + 5 * 64) + (5 * 4 * 9 + 5)) * 4);  // float32 input + output + weights
+  EXPECT_DOUBLE_EQ(v[5], std::log1p(23040.0));
+}
+
+TEST(FeatureExtractor, PaperMacsOfMaxPoolIsHalfTheComparisonsRoundedDown) {
+  const FeatureExtractor fx("maxpool2d", {"macs", "paper_macs"});
+  double v[2];
+  fx.extract({"maxpool2d", {{"batch_size", 1}, {"image_size", 3}, {"kernel_size", 3}, {"in_channels", 1}, {"stride", 1}, {"padding", 0}}}, v);
+  EXPECT_EQ(v[0], 9.0);
+  EXPECT_EQ(v[1], 4.0);
+}
+
+TEST(FeatureExtractor, MissingParameterIsAConfigError) {
+  const FeatureExtractor fx("relu", {"batch_size", "input_size"});
+  double v[2];
+  EXPECT_THROW(fx.extract({"relu", {{"batch_size", 4}}}, v), ConfigError);
+}
+
+TEST(Polynomial, SklearnColumnOrder) {
+  const Names abc{"a", "b", "c"};
+  EXPECT_EQ(polynomial_names(abc, Polynomial::kFull), (Names{"a", "b", "c", "a^2", "a b", "a c", "b^2", "b c", "c^2"}));
+  EXPECT_EQ(polynomial_names(abc, Polynomial::kInteraction), (Names{"a", "b", "c", "a b", "a c", "b c"}));
+  EXPECT_EQ(polynomial_names(abc, Polynomial::kNone), abc);
+  EXPECT_EQ(polynomial_size(3, Polynomial::kFull), 9u);
+  EXPECT_EQ(polynomial_size(3, Polynomial::kInteraction), 6u);
+  EXPECT_EQ(polynomial_size(1, Polynomial::kInteraction), 1u);
+  const double in[3] = {2, 3, 5};
+  double out[9];
+  polynomial_expand(in, 3, Polynomial::kFull, out);
+  EXPECT_EQ(std::vector<double>(out, out + 9), (std::vector<double>{2, 3, 5, 4, 6, 10, 9, 15, 25}));
+  polynomial_expand(in, 3, Polynomial::kInteraction, out);
+  EXPECT_EQ(std::vector<double>(out, out + 6), (std::vector<double>{2, 3, 5, 6, 10, 15}));
+  EXPECT_THROW(polynomial_from_string("cubic"), ConfigError);
+}
+
+}  // namespace
+}  // namespace dle::predict

@@ -1,0 +1,200 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/errors.hpp"
+#include "predict/linear_algebra.hpp"
+#include "predict/model.hpp"
+
+namespace dle::predict {
+namespace {
+
+// Rows (a, b) on a 6 x 5 grid; relu's base features are exactly (batch_size, input_size) = (a, b).
+Matrix grid() {
+  Matrix m(30, 2);
+  std::size_t r = 0;
+  for (int a = 1; a <= 6; ++a)
+    for (int b = 1; b <= 5; ++b) {
+      m(r, 0) = a;
+      m(r, 1) = b;
+      ++r;
+    }
+  return m;
+}
+
+template <typename F>
+std::vector<double> target(const Matrix& x, F f) {
+  std::vector<double> y;
+  for (std::size_t r = 0; r < x.rows; ++r) y.push_back(f(x(r, 0), x(r, 1)));
+  return y;
+}
+
+ModelSpec spec(const std::string& features, Criterion c, Polynomial p = Polynomial::kNone) {
+  ModelSpec s;
+  s.feature_set = features;
+  s.criterion = c;
+  s.polynomial = p;
+  return s;
+}
+
+void expect_coefficients(const LayerPredictor& m, const std::vector<double>& coef, double intercept, double tol = 1e-9) {
+  ASSERT_EQ(m.state().coefficients.size(), coef.size()) << m.summary();
+  for (std::size_t i = 0; i < coef.size(); ++i) EXPECT_NEAR(m.state().coefficients[i], coef[i], tol) << "coefficient " << i;
+  EXPECT_NEAR(m.state().intercept, intercept, tol);
+}
+
+TEST(Model, AbsoluteRecoversALinearModel) {
+  const Matrix x = grid();
+  const auto y = target(x, [](double a, double b) { return 3 + 2 * a + 0.7 * b; });
+  expect_coefficients(LayerPredictor::fit("relu", spec("base", Criterion::kAbsolute), x, y), {2, 0.7}, 3);
+}
+
+TEST(Model, EveryCriterionRecoversAnInteractionModel) {
+  // y = 3 + 2a + 0.5ab: columns a, b, ab (scikit-learn order); the relative criterion and ordinary least
+  // squares agree on data without noise.
+  const Matrix x = grid();
+  const auto y = target(x, [](double a, double b) { return 3 + 2 * a + 0.5 * a * b; });
+  for (auto c : {Criterion::kAbsolute, Criterion::kRelative}) {
+    const auto m = LayerPredictor::fit("relu", spec("base", c, Polynomial::kInteraction), x, y);
+    expect_coefficients(m, {2, 0, 0.5}, 3);
+    EXPECT_EQ(m.expanded_features(), (std::vector<std::string>{"batch_size", "input_size", "batch_size input_size"}));
+  }
+}
+
+TEST(Model, FullPolynomialRecoversSquares) {
+  const Matrix x = grid();
+  const auto y = target(x, [](double a, double b) { return 1 + 3 * b + a * a - 2 * a * b; });
+  expect_coefficients(LayerPredictor::fit("relu", spec("base", Criterion::kAbsolute, Polynomial::kFull), x, y),
+                      {0, 3, 1, -2, 0}, 1);
+}
+
+TEST(Model, LogCriterionRecoversAPowerLaw) {
+  // y = e^0.5 (1+a)^2 (1+b)^0.25 is linear in log1p features on the log scale.
+  Matrix raw(30, 2);
+  const Matrix x = grid();
+  for (std::size_t r = 0; r < 30; ++r) raw(r, 0) = std::log1p(x(r, 0)), raw(r, 1) = std::log1p(x(r, 1));
+  const auto y = target(x, [](double a, double b) { return std::exp(0.5) * std::pow(1 + a, 2) * std::pow(1 + b, 0.25); });
+  const auto m = LayerPredictor::fit("relu", spec("log1p", Criterion::kLog), raw, y);
+  expect_coefficients(m, {2, 0.25}, 0.5);
+  const layers::LayerConfig c{"relu", {{"batch_size", 7}, {"input_size", 9}}};
+  EXPECT_NEAR(m.predict_j(c), std::exp(0.5) * 64 * std::pow(10, 0.25), 1e-9);
+  // With an interaction column too.
+  const auto y2 = target(x, [](double a, double b) {
+    return std::exp(0.5 + 2 * std::log1p(a) + 0.25 * std::log1p(b) + 0.1 * std::log1p(a) * std::log1p(b));
+  });
+  expect_coefficients(LayerPredictor::fit("relu", spec("log1p", Criterion::kLog, Polynomial::kInteraction), raw, y2),
+                      {2, 0.25, 0.1}, 0.5);
+}
+
+TEST(Model, RelativeCriterionMinimisesRelativeError) {
+  // One feature, no intercept, noisy data: ordinary least squares gives sum(xy)/sum(x^2); least squares on
+  // relative error gives sum(x/y)/sum(x^2/y^2). Hand-checkable, and the two differ.
+  const std::vector<double> xs{1, 2, 10, 100}, ys{1.5, 1.8, 12, 90};
+  Matrix x(4, 1);
+  for (int i = 0; i < 4; ++i) x(static_cast<std::size_t>(i), 0) = xs[static_cast<std::size_t>(i)];
+  double sxy = 0, sxx = 0, sr = 0, srr = 0;
+  for (int i = 0; i < 4; ++i) {
+    const double a = xs[static_cast<std::size_t>(i)], b = ys[static_cast<std::size_t>(i)];
+    sxy += a * b, sxx += a * a, sr += a / b, srr += a * a / (b * b);
+  }
+  auto s = spec("macs", Criterion::kAbsolute);
+  s.intercept = false;
+  expect_coefficients(LayerPredictor::fit("relu", s, x, ys), {sxy / sxx}, 0, 1e-12);
+  s.criterion = Criterion::kRelative;
+  expect_coefficients(LayerPredictor::fit("relu", s, x, ys), {sr / srr}, 0, 1e-12);
+  EXPECT_GT(std::fabs(sxy / sxx - sr / srr), 0.05);
+}
+
+TEST(Model, StandardScalerAndMinMaxTargetDoNotChangeLinearPredictions) {
+  const Matrix x = grid();
+  const auto y = target(x, [](double a, double b) { return 10 + 2 * a + 0.5 * a * b + 0.01 * a * a * b; });
+  const auto plain = LayerPredictor::fit("relu", spec("base", Criterion::kAbsolute, Polynomial::kInteraction), x, y);
+  auto s = spec("base", Criterion::kAbsolute, Polynomial::kInteraction);
+  s.standard_scaler = true;
+  s.minmax_target = true;
+  const auto scaled = LayerPredictor::fit("relu", s, x, y);
+  // Population statistics, as scikit-learn's StandardScaler: column a takes 1..6 five times each.
+  EXPECT_DOUBLE_EQ(scaled.state().scaler_mean[0], 3.5);
+  EXPECT_NEAR(scaled.state().scaler_scale[0], std::sqrt(35.0 / 12.0), 1e-12);
+  const auto [lo, hi] = std::minmax_element(y.begin(), y.end());
+  EXPECT_EQ(scaled.state().target_min, *lo);
+  EXPECT_EQ(scaled.state().target_max, *hi);
+  const auto p1 = plain.predict_j(x), p2 = scaled.predict_j(x);
+  for (std::size_t i = 0; i < p1.size(); ++i) EXPECT_NEAR(p1[i], p2[i], 1e-9 * std::fabs(p1[i]));
+}
+
+TEST(LeastSquares, NnlsKeepsCoefficientsNonNegativeWhereOlsGoesNegative) {
+  // Without constraints: x = (2, -1). With x >= 0: x2 = 0 and x1 minimises (x1-2)^2 + 1 + (x1-1)^2, so 1.5.
+  Matrix a(3, 2);
+  a(0, 0) = 1, a(1, 1) = 1, a(2, 0) = 1, a(2, 1) = 1;
+  const std::vector<double> b{2, -1, 1};
+  const auto ols = least_squares(a, b, {}, {false, false});
+  EXPECT_NEAR(ols.coefficients[0], 2.0, 1e-12);
+  EXPECT_NEAR(ols.coefficients[1], -1.0, 1e-12);
+  const auto nn = nnls(a, b);
+  EXPECT_NEAR(nn[0], 1.5, 1e-12);
+  EXPECT_EQ(nn[1], 0.0);
+  const auto viasolver = least_squares(a, b, {}, {false, true});
+  EXPECT_NEAR(viasolver.coefficients[0], 1.5, 1e-12);
+  EXPECT_EQ(viasolver.coefficients[1], 0.0);
+}
+
+TEST(LeastSquares, NonNegativeWithAFreeIntercept) {
+  // y = 5 - 1*a + 2*b: the free intercept absorbs the mean, a's coefficient is clipped at 0.
+  const Matrix x = grid();
+  const auto y = target(x, [](double a, double b) { return 5 - a + 2 * b; });
+  auto s = spec("base", Criterion::kAbsolute);
+  s.nonnegative = true;
+  const auto m = LayerPredictor::fit("relu", s, x, y);
+  EXPECT_EQ(m.state().coefficients[0], 0.0);
+  EXPECT_NEAR(m.state().coefficients[1], 2.0, 1e-9);  // a and b are uncorrelated on the grid
+  EXPECT_NEAR(m.state().intercept, 5 - 3.5, 1e-9);
+}
+
+TEST(LeastSquares, RankDeficientDesignStillPredicts) {
+  Matrix x(5, 2);
+  std::vector<double> y;
+  for (std::size_t i = 0; i < 5; ++i) x(i, 0) = static_cast<double>(i), x(i, 1) = 2.0 * static_cast<double>(i), y.push_back(1 + 3.0 * static_cast<double>(i));
+  const auto s = least_squares(x, y, {}, {true, false});
+  EXPECT_EQ(s.rank, 1);
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_NEAR(s.intercept + s.coefficients[0] * x(i, 0) + s.coefficients[1] * x(i, 1), y[i], 1e-9);
+}
+
+TEST(Model, MetricsByHand) {
+  const auto m = compute_metrics({1, 2, 4}, {1.05, 1.7, 4});
+  EXPECT_EQ(m.n, 3u);
+  EXPECT_NEAR(m.mse_j2, (0.0025 + 0.09) / 3, 1e-12);
+  EXPECT_NEAR(m.r2, 1 - (0.0925 / (42.0 / 9.0)), 1e-12);
+  EXPECT_NEAR(m.mape_pct, 20.0 / 3, 1e-9);
+  EXPECT_NEAR(m.within_10pct_share, 2.0 / 3, 1e-12);
+  EXPECT_TRUE(std::isnan(compute_metrics({1}, {1}).r2));
+}
+
+TEST(Model, SyntheticLinearPredictorOnConfigs) {
+  const auto p = LayerPredictor::linear("conv2d", {"macs"}, {1e-9}, 0.0);
+  const layers::LayerConfig c{"conv2d", {{"batch_size", 2}, {"image_size", 8}, {"kernel_size", 3}, {"in_channels", 4},
+                                         {"out_channels", 5}, {"stride", 1}, {"padding", 1}}};
+  EXPECT_DOUBLE_EQ(p.predict_j(c), 23040 * 1e-9);
+  EXPECT_EQ(p.summary(), "linear on [macs], absolute error, no intercept");
+  EXPECT_THROW(p.predict_j({"linear", {{"batch_size", 1}, {"input_size", 2}, {"output_size", 3}}}), ConfigError);
+}
+
+TEST(Model, DataThatCannotSupportTheModelIsAFitError) {
+  Matrix x(2, 2);
+  x(0, 0) = 1, x(0, 1) = 2, x(1, 0) = 3, x(1, 1) = 1;
+  EXPECT_THROW(LayerPredictor::fit("relu", spec("base", Criterion::kAbsolute), x, {1, 2}), FitError);  // 3 unknowns
+  const Matrix g = grid();
+  auto y = target(g, [](double a, double) { return a - 3; });  // some energies <= 0
+  try {
+    LayerPredictor::fit("relu", spec("base", Criterion::kRelative), g, y);
+    FAIL();
+  } catch (const FitError& e) {
+    EXPECT_NE(std::string(e.what()).find("<= 0 J"), std::string::npos) << e.what();
+  }
+  auto s = spec("base", Criterion::kLog);
+  s.minmax_target = true;
+  EXPECT_THROW(s.validate(), ConfigError);
+}
+
+}  // namespace
+}  // namespace dle::predict

@@ -1,0 +1,161 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unistd.h>
+
+#include "core/errors.hpp"
+#include "predict/model.hpp"
+#include "predict/predictor_set.hpp"
+
+namespace dle::predict {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_path(const std::string& name) {
+  return (fs::temp_directory_path() / ("dle-predict-" + std::to_string(::getpid()) + "-" + name)).string();
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+layers::LayerConfig maxpool(double b, double img, double k, double c, double s, double p) {
+  return {"maxpool2d", {{"batch_size", b}, {"image_size", img}, {"kernel_size", k}, {"in_channels", c}, {"stride", s}, {"padding", p}}};
+}
+
+PredictorSet make_set() {
+  // A fitted maxpool2d model with every part in use (polynomial, scaler, min-max target) and awkward doubles.
+  std::vector<layers::LayerConfig> configs;
+  std::vector<double> energy;
+  for (int b = 1; b <= 8; b += 1)
+    for (int img = 8; img <= 32; img += 8)
+      for (int k = 2; k <= 3; ++k) {
+        configs.push_back(maxpool(b, img, k, 3 + b % 3, k, 0));
+        energy.push_back(1e-3 / 3.0 * b * img * img * (1 + 0.1 * k) + 1.0 / 7.0);
+      }
+  ModelSpec s;
+  s.feature_set = "log1p+macs";
+  s.polynomial = Polynomial::kInteraction;
+  s.standard_scaler = true;
+  s.minmax_target = true;
+  const FeatureExtractor fx("maxpool2d", expand_feature_set("maxpool2d", s.feature_set));
+  LayerPredictor mp = LayerPredictor::fit("maxpool2d", s, fx.extract(configs), energy);
+  mp.mutable_state().metrics["test"] = compute_metrics({1, 2, 3}, {1.05, 2.3, 2.9});
+  mp.mutable_state().metrics["cv"] = compute_metrics({1}, {1.5});  // R^2 undefined: written as null
+  mp.mutable_state().training.data_hash = "0123456789abcdef";
+
+  PredictorSet set;
+  set.put("maxpool2d", std::make_shared<const LayerPredictor>(std::move(mp)));
+  set.put("conv2d", std::make_shared<const LayerPredictor>(LayerPredictor::linear("conv2d", {"macs"}, {1.0 / 3.0 * 1e-9}, 0.1)));
+  PredictorSource src;
+  src.description = "unit test";
+  src.cpu_model = "Test CPU";
+  src.cores = 2;
+  src.sensor = "estimated";
+  src.estimated = true;
+  src.data_hash = "feedfacecafebeef";
+  src.created_at = "2024-01-01T00:00:00Z";
+  src.recipe = "default";
+  set.set_source(src);
+  return set;
+}
+
+TEST(PredictorFile, RoundTripIsExact) {
+  const PredictorSet set = make_set();
+  const std::string path = temp_path("roundtrip.json");
+  set.save(path);
+  const PredictorSet back = PredictorSet::load(path);
+  EXPECT_EQ(back.to_json_text(), read(path));
+  EXPECT_EQ(back.types(), (std::vector<std::string>{"conv2d", "maxpool2d"}));
+  EXPECT_TRUE(back.has("maxpool2d"));
+  EXPECT_FALSE(back.has("linear"));
+  EXPECT_EQ(back.source().sensor, "estimated");
+  EXPECT_TRUE(back.source().estimated);
+  EXPECT_EQ(back.source().cores, 2);
+  const auto& a = set.get("maxpool2d")->state();
+  const auto& b = back.get("maxpool2d")->state();
+  EXPECT_EQ(a.coefficients, b.coefficients);  // bit for bit
+  EXPECT_EQ(a.scaler_mean, b.scaler_mean);
+  EXPECT_EQ(a.scaler_scale, b.scaler_scale);
+  EXPECT_EQ(a.target_min, b.target_min);
+  EXPECT_EQ(a.intercept, b.intercept);
+  EXPECT_EQ(b.metrics.at("test").mape_pct, a.metrics.at("test").mape_pct);
+  EXPECT_TRUE(std::isnan(b.metrics.at("cv").r2));
+  EXPECT_EQ(b.training.data_hash, "0123456789abcdef");
+  for (const auto& c : {maxpool(3, 20, 3, 4, 2, 1), maxpool(64, 112, 2, 64, 2, 0)})
+    EXPECT_EQ(set.predict_j(c), back.predict_j(c));
+  EXPECT_EQ(back.model_summary("conv2d"), "linear on [macs], absolute error, intercept");
+  const nlohmann::json j = nlohmann::json::parse(read(path));
+  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["source"]["estimated"], true);
+  EXPECT_EQ(j["predictors"]["maxpool2d"]["model"]["polynomial"]["expansion"], "interaction");
+  EXPECT_EQ(j["predictors"]["maxpool2d"]["metrics"]["test"]["within_10pct_share"].get<double>(), 2.0 / 3.0);
+  EXPECT_TRUE(j["predictors"]["maxpool2d"]["metrics"]["cv"]["r2"].is_null());
+  fs::remove(path);
+}
+
+void expect_fit_error(const std::string& text, const std::string& needle) {
+  const std::string path = temp_path("bad.json");
+  write(path, text);
+  try {
+    PredictorSet::load(path);
+    ADD_FAILURE() << "accepted: " << needle;
+  } catch (const FitError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find(needle), std::string::npos) << msg;
+  }
+  fs::remove(path);
+}
+
+TEST(PredictorFile, CorruptedOrWrongVersionIsRejectedWithTheReason) {
+  const std::string good = make_set().to_json_text();
+  expect_fit_error(good.substr(0, good.size() / 2), "not valid JSON");
+  auto j = nlohmann::json::parse(good);
+  j["schema_version"] = 2;
+  expect_fit_error(j.dump(), "has schema_version 2; this dlenergy reads version 1");
+  j = nlohmann::json::parse(good);
+  j["predictors"]["conv2d"].erase("intercept");
+  expect_fit_error(j.dump(), "predictors.conv2d.intercept is missing");
+  j = nlohmann::json::parse(good);
+  j["predictors"]["conv2d"]["coefficients"].push_back(1.0);
+  expect_fit_error(j.dump(), "2 coefficients for 1 (expanded) features");
+  j = nlohmann::json::parse(good);
+  j["predictors"]["conv2d"]["model"]["criterion"] = "quadratic";
+  expect_fit_error(j.dump(), "unknown fitting criterion 'quadratic'");
+  j = nlohmann::json::parse(good);
+  j["predictors"]["maxpool2d"]["scaler"]["scale"][0] = "x";
+  expect_fit_error(j.dump(), "predictors.maxpool2d.scaler.scale must hold only numbers");
+  j = nlohmann::json::parse(good);
+  j["predictors"]["dropout"] = j["predictors"]["conv2d"];
+  expect_fit_error(j.dump(), "predictors.dropout names a layer type without a measurement schema");
+  j = nlohmann::json::parse(good);
+  j["predictors"]["conv2d"]["features"][0] = "flops";
+  expect_fit_error(j.dump(), "unknown feature 'flops'");
+  expect_fit_error("[1, 2]", "is not a JSON object");
+}
+
+TEST(PredictorFile, MissingFileOrTypeIsAConfigError) {
+  EXPECT_THROW(PredictorSet::load(temp_path("does-not-exist.json")), ConfigError);
+  const PredictorSet set = make_set();
+  try {
+    set.predict_j({"relu", {{"batch_size", 1}, {"input_size", 10}}});
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("covers: conv2d, maxpool2d"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace dle::predict
