@@ -1,0 +1,84 @@
+// dlenergy validate: predicted vs measured energy of whole networks and of their layers measured alone.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "estimate/predictor_files.hpp"
+#include "estimate/validate.hpp"
+#include "estimate/validate_report.hpp"
+#include "predict/predictor_set.hpp"
+#include "storage/store.hpp"
+
+namespace dle::cli {
+
+namespace {
+struct ValidateOptions {
+  std::string db;
+  std::string predictors;
+  std::string format;
+  std::string plots;
+  std::string energy = "gross";
+  std::string repeats = "median";
+};
+
+void run_validate(const ValidateOptions& o) {
+  const auto where = estimate::locate_predictors(o.predictors);
+  const auto predictors = predict::PredictorSet::load(where.path);
+  const auto store = storage::Store::open_existing(o.db);
+  std::vector<storage::MeasurementRecord> ms;
+  for (auto kind : {storage::MeasurementKind::kNetwork, storage::MeasurementKind::kNetworkLayer}) {
+    storage::MeasurementFilter f;
+    f.kind = kind;
+    auto part = store.measurements(f);
+    ms.insert(ms.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+  }
+  estimate::ValidationOptions vo;
+  vo.basis = o.energy == "net" ? estimate::EnergyBasis::kNet : estimate::EnergyBasis::kGross;
+  vo.repeats = o.repeats == "mean" ? estimate::RepeatStatistic::kMean : estimate::RepeatStatistic::kMedian;
+  const auto result = estimate::validate(ms, predictors, vo);
+
+  estimate::ValidationContext ctx;
+  ctx.db_path = o.db;
+  ctx.predictors.path = where.path;
+  ctx.predictors.found_by = where.found_by;
+  ctx.predictors.source = predictors.source();
+  ctx.basis = vo.basis;
+  ctx.repeats = vo.repeats;
+  if (result.networks.empty() && result.layers.empty())
+    std::cerr << "dlenergy: warning: " << o.db
+              << " holds no usable whole-network or layer-of-network measurements; measure some with "
+                 "`dlenergy collect --architectures` or import the paper's with `dlenergy import codecarbon`\n";
+  if (o.format == "json")
+    estimate::write_validation_json(std::cout, result, ctx);
+  else
+    estimate::write_validation_table(std::cout, result, ctx);
+  if (!o.plots.empty())
+    for (const auto& img : estimate::write_validation_plots(o.plots, result, ctx))
+      std::cerr << "dlenergy: wrote " << img << "\n";
+}
+}  // namespace
+
+void setup_validate(CLI::App& app) {
+  auto opts = std::make_shared<ValidateOptions>();
+  auto* sub = app.add_subcommand(
+      "validate", "Compare predicted with measured energy of whole networks and of their layers measured alone.");
+  sub->add_option("--db", opts->db, "Measurement database (from collect --architectures or import codecarbon)")
+      ->required();
+  sub->add_option("--predictors", opts->predictors,
+                  "Predictor file from `dlenergy fit` (default: $DLENERGY_PREDICTORS, else the shipped "
+                  "predictors/default.json)");
+  add_format_option(*sub, opts->format, {"table", "json"});
+  sub->add_option("--plots", opts->plots, "Directory for predicted-vs-measured plots (PNG and SVG, via gnuplot)");
+  sub->add_option("--energy", opts->energy,
+                  "Measured per-pass energy to compare: gross (window energy / passes) or net (idle subtracted)")
+      ->check(CLI::IsMember({"gross", "net"}))
+      ->capture_default_str();
+  sub->add_option("--repeats", opts->repeats,
+                  "How repeated windows of one network (or layer) and batch size are combined: median (robust to a "
+                  "window hit by a counter wraparound) or mean")
+      ->check(CLI::IsMember({"median", "mean"}))
+      ->capture_default_str();
+  sub->callback([opts] { run_validate(*opts); });
+}
+
+}  // namespace dle::cli

@@ -1,0 +1,286 @@
+#include "estimate/estimate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "core/errors.hpp"
+#include "core/units.hpp"
+#include "predict/model.hpp"
+
+namespace dle::estimate {
+
+std::string to_string(LayerStatus s) {
+  switch (s) {
+    case LayerStatus::kPredicted:
+      return "predicted";
+    case LayerStatus::kZeroWork:
+      return "zero-work";
+    case LayerStatus::kNotEstimated:
+      return "not-estimated";
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::string fmt_j(double j) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", j);
+  return buf;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+}  // namespace
+
+Estimator::Estimator(const arch::Architecture& architecture, const predict::PredictorSet& predictors,
+                     bool allow_missing)
+    : predictors_(&predictors), name_(architecture.name) {
+  // Shapes are per sample, so one inference at batch 1 serves every batch size.
+  prepare(arch::infer(architecture, 1), allow_missing);
+}
+
+Estimator::Estimator(const arch::InferredArchitecture& inferred, const predict::PredictorSet& predictors,
+                     bool allow_missing)
+    : predictors_(&predictors), name_(inferred.name) {
+  prepare(inferred, allow_missing);
+}
+
+void Estimator::prepare(const arch::InferredArchitecture& inferred, bool allow_missing) {
+  // type -> layer indices without a predictor, for one message listing all of them.
+  std::map<std::string, std::vector<std::size_t>> missing;
+  std::vector<std::string> unrepresentable;
+  layers_.reserve(inferred.layers.size());
+  for (const auto& l : inferred.layers) {
+    Layer layer;
+    layer.type = layers::type_name(l.spec);
+    // MACs are linear in the batch size; the inferred counts may be at any batch.
+    layer.macs_per_sample = inferred.batch > 0 ? l.counts.macs / inferred.batch : l.counts.macs;
+    if (layers::is_zero_work(l.spec, l.input)) {
+      layer.status = LayerStatus::kZeroWork;
+      layer.note = layers::zero_work_reason(l.spec, l.input);
+    } else if (layers::is_configurable(layer.type) && predictors_->has(layer.type)) {
+      layers::LayerConfig config = layers::to_config(layers::LayerInstance{l.spec, l.input, 1});
+      std::size_t slot = 0;
+      while (slot < slots_.size() && !(slots_[slot].config.type == config.type && slots_[slot].config.values == config.values))
+        ++slot;
+      // The measurement schema is what the predictor sees; a layer it cannot describe exactly (grouped
+      // convolution, non-square image) would be predicted as a different layer, so it is refused.
+      const layers::Counts as_config = slot < slots_.size() ? slots_[slot].counts : layers::config_counts(config);
+      const std::int64_t ops_per_sample = inferred.batch > 0 ? l.counts.ops / inferred.batch : l.counts.ops;
+      if (as_config.macs != layer.macs_per_sample || as_config.ops != ops_per_sample) {
+        layer.status = LayerStatus::kNotEstimated;
+        layer.note = "not estimated: the " + layer.type + " measurement schema cannot describe this layer (" +
+                     config.to_string() + " does " + std::to_string(as_config.ops) + " ops per sample, the layer " +
+                     std::to_string(ops_per_sample) + "; grouped convolution or non-square input)";
+        unrepresentable.push_back(name_ + ": layer " + std::to_string(l.index) + " (" + layer.type + ") " +
+                                  layer.note.substr(std::string("not estimated: ").size()));
+        if (std::find(missing_types_.begin(), missing_types_.end(), layer.type) == missing_types_.end())
+          missing_types_.push_back(layer.type);
+        layers_.push_back(std::move(layer));
+        continue;
+      }
+      if (slot == slots_.size()) {
+        Slot fresh;
+        fresh.config = std::move(config);
+        fresh.counts = as_config;
+        prepare_columns(fresh);
+        slots_.push_back(std::move(fresh));
+      }
+      slots_[slot].uses += 1;
+      layer.status = LayerStatus::kPredicted;
+      layer.slot = slot;
+    } else {
+      layer.status = LayerStatus::kNotEstimated;
+      layer.note = "not estimated: no predictor for layer type '" + layer.type + "'; the total leaves it out";
+      missing[layer.type].push_back(l.index);
+    }
+    layers_.push_back(std::move(layer));
+  }
+  for (const auto& [type, idx] : missing)
+    if (std::find(missing_types_.begin(), missing_types_.end(), type) == missing_types_.end())
+      missing_types_.push_back(type);
+  std::sort(missing_types_.begin(), missing_types_.end());
+  if (!missing_types_.empty() && !allow_missing) {
+    std::vector<std::string> problems = unrepresentable;
+    for (const auto& [type, idx] : missing) {
+      std::string where;
+      for (auto i : idx) where += (where.empty() ? "" : ", ") + std::to_string(i);
+      problems.push_back(name_ + ": no predictor for layer type '" + type + "' (layer" +
+                         (idx.size() > 1 ? "s " : " ") + where + ")" +
+                         (layers::is_configurable(type)
+                              ? std::string()
+                              : "; " + type + " has no measurement schema, so no predictor file can cover it yet"));
+    }
+    problems.push_back("the predictors cover: " + join(predictors_->types()) +
+                       "; use predictors that cover these types, or pass --allow-missing to estimate the other "
+                       "layers and mark these 'not estimated'");
+    throw ConfigError(problems);
+  }
+}
+
+void Estimator::prepare_columns(Slot& slot) const {
+  slot.predictor = predictors_->get(slot.config.type);
+  const predict::FeatureExtractor& fx = slot.predictor->extractor();
+  slot.columns = fx.columns().size();
+  if (slot.columns > kMaxColumns) return;
+  static const std::string kLog = "log1p(";
+  for (std::size_t c = 0; c < slot.columns; ++c) slot.log1p[c] = fx.columns()[c].compare(0, kLog.size(), kLog) == 0;
+
+  // Raw columns at batch b, with log1p undone so that each should be affine in b.
+  auto inner_at = [&](std::int64_t b, double* out) {
+    layers::LayerConfig cfg = slot.config;
+    cfg.values[0].second = static_cast<double>(b);
+    fx.extract(cfg, out);
+    for (std::size_t c = 0; c < slot.columns; ++c)
+      if (slot.log1p[c]) out[c] = std::expm1(out[c]);
+  };
+  double f1[kMaxColumns], f2[kMaxColumns];
+  inner_at(1, f1);
+  inner_at(2, f2);
+  for (std::size_t c = 0; c < slot.columns; ++c) {
+    slot.slope[c] = f2[c] - f1[c];
+    slot.offset[c] = f1[c] - slot.slope[c];
+  }
+  // Check at a small odd and a large batch size that the columns really are affine (a column such as an
+  // integer-halved count is not); otherwise this layer keeps the exact, slower path.
+  // 1001 is odd and large: it catches both parity effects and curvature.
+  for (std::int64_t b : {1001}) {
+    double direct[kMaxColumns];
+    const std::size_t n = slot.columns;
+    layers::LayerConfig cfg = slot.config;
+    cfg.values[0].second = static_cast<double>(b);
+    fx.extract(cfg, direct);
+    for (std::size_t c = 0; c < n; ++c) {
+      double v = slot.offset[c] + slot.slope[c] * static_cast<double>(b);
+      if (slot.log1p[c]) v = std::log1p(v);
+      if (std::fabs(v - direct[c]) > 1e-12 * std::max(1.0, std::fabs(direct[c]))) return;
+    }
+  }
+  slot.affine = true;
+}
+
+double Estimator::predict_slot(const Slot& slot, std::int64_t batch) const {
+  if (slot.affine) {
+    double raw[kMaxColumns];
+    const double b = static_cast<double>(batch);
+    for (std::size_t c = 0; c < slot.columns; ++c) {
+      const double v = slot.offset[c] + slot.slope[c] * b;
+      raw[c] = slot.log1p[c] ? std::log1p(v) : v;
+    }
+    return slot.predictor->predict_features_j(raw);
+  }
+  // One scratch configuration per thread: copy-assignment reuses its storage, so this path does not
+  // allocate once the first (largest) configuration has been seen.
+  thread_local layers::LayerConfig scratch;
+  scratch = slot.config;
+  scratch.values[0].second = static_cast<double>(batch);
+  return predictors_->predict_j(scratch);
+}
+
+double Estimator::checked_j(const Slot& slot, std::int64_t batch, double j) const {
+  if (std::isfinite(j)) return j;
+  layers::LayerConfig at = slot.config;
+  at.values[0].second = static_cast<double>(batch);
+  throw FitError("the " + at.type + " predictor gives " + std::to_string(j) + " J for " + at.to_string() +
+                 " (" + predictors_->model_summary(at.type) +
+                 "); it cannot be used for this layer: refit it on data that covers such layers");
+}
+
+double Estimator::energy_j(std::int64_t batch) const {
+  if (batch < 1) throw ConfigError("batch size " + std::to_string(batch) + " must be >= 1");
+  double total = 0.0;
+  for (const auto& slot : slots_) {
+    const double j = checked_j(slot, batch, predict_slot(slot, batch));
+    // A model extrapolating below zero predicts no energy, never a negative one (estimate() says so per row).
+    total += slot.uses * (j > 0.0 ? j : 0.0);
+  }
+  return total;
+}
+
+std::vector<double> Estimator::energies_j(const std::vector<std::int64_t>& batches) const {
+  std::vector<double> out;
+  out.reserve(batches.size());
+  for (auto b : batches) out.push_back(energy_j(b));
+  return out;
+}
+
+EstimateResult Estimator::estimate(std::int64_t batch, const EstimateOptions& options) const {
+  if (batch < 1) throw ConfigError("batch size " + std::to_string(batch) + " must be >= 1");
+  if (options.images < 0)
+    throw ConfigError("images " + std::to_string(options.images) + " must be >= 0 (0 = do not report images)");
+  if (options.carbon_g_per_kwh && !(*options.carbon_g_per_kwh >= 0.0))
+    throw ConfigError("carbon intensity " + std::to_string(*options.carbon_g_per_kwh) +
+                      " g/kWh must be a number >= 0");
+  EstimateResult r;
+  r.architecture = name_;
+  r.batch = batch;
+  r.missing_types = missing_types_;
+  r.layers.reserve(layers_.size());
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& l = layers_[i];
+    LayerEstimate e;
+    e.index = i;
+    e.type = l.type;
+    e.macs = l.macs_per_sample * batch;
+    e.status = l.status;
+    e.note = l.note;
+    r.layers.push_back(std::move(e));
+  }
+  thread_local std::vector<double> slot_j;
+  slot_j.resize(slots_.size());
+  for (std::size_t i = 0; i < slots_.size(); ++i) slot_j[i] = checked_j(slots_[i], batch, predict_slot(slots_[i], batch));
+  std::map<std::string, int> negative;  // type -> layers predicted below 0 J
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    if (layers_[i].status != LayerStatus::kPredicted) continue;
+    const double j = slot_j[layers_[i].slot];
+    if (j < 0.0) {
+      r.layers[i].note = "the " + layers_[i].type + " predictor gives " + fmt_j(j) +
+                         " J here (a model extrapolating below zero); counted as 0 J";
+      negative[layers_[i].type] += 1;
+    } else {
+      r.layers[i].energy_j = j;
+    }
+  }
+  for (const auto& [type, n] : negative)
+    r.warnings.push_back(name_ + ": the " + type + " predictor gives a negative energy for " + std::to_string(n) +
+                         (n == 1 ? " layer" : " layers") + " at batch size " + std::to_string(batch) +
+                         " (its fitted intercept is below zero and these layers are small); counted as 0 J, so the "
+                         "total may be low by their true energy");
+  // The total is the sum of the rows, in row order, so the two agree to the last bit.
+  for (const auto& e : r.layers) {
+    r.energy_j += e.energy_j;
+    r.macs += e.macs;
+  }
+  for (auto& e : r.layers) e.share = r.energy_j > 0.0 ? e.energy_j / r.energy_j : 0.0;
+  r.energy_wh = units::j_to_wh(r.energy_j);
+  if (options.carbon_g_per_kwh) {
+    r.carbon_g_per_kwh = options.carbon_g_per_kwh;
+    r.co2_g = units::co2_grams(r.energy_j, *options.carbon_g_per_kwh);
+  }
+  if (options.images > 0) {
+    ImagesEstimate im;
+    im.images = options.images;
+    im.full_passes = options.images / batch;
+    im.last_batch = options.images % batch;
+    im.passes = im.full_passes + (im.last_batch > 0 ? 1 : 0);
+    im.energy_j = static_cast<double>(im.full_passes) * r.energy_j + (im.last_batch > 0 ? energy_j(im.last_batch) : 0.0);
+    im.energy_wh = units::j_to_wh(im.energy_j);
+    if (options.carbon_g_per_kwh) im.co2_g = units::co2_grams(im.energy_j, *options.carbon_g_per_kwh);
+    r.images = im;
+  }
+  return r;
+}
+
+EstimateResult estimate(const arch::InferredArchitecture& inferred, const predict::PredictorSet& predictors,
+                        const EstimateOptions& options) {
+  return Estimator(inferred, predictors, options.allow_missing).estimate(inferred.batch, options);
+}
+
+}  // namespace dle::estimate

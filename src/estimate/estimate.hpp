@@ -1,0 +1,148 @@
+#pragma once
+// Estimating a network's energy from its configuration: the sum of one predicted energy per layer.
+//
+// The core does no I/O: it takes a network and a loaded PredictorSet and returns value objects; writers
+// (estimate_report.hpp) and the CLI print them. Energies are in joules per forward pass of one batch.
+//
+// Every layer ends up in exactly one of three states, so that nothing is silently zero:
+//   * predicted:      the predictor of its type gave the energy (a model that extrapolates below zero for a
+//                     small layer counts as 0 J, with a note on the row and a warning on the result; a
+//                     non-finite prediction is a FitError);
+//   * zero-work:      the layer does no arithmetic at inference (Dropout, Flatten, identity
+//                     AdaptiveAvgPool2d): 0 J by definition, with the reason;
+//   * not-estimated:  no predictor exists for its type and the caller allowed that (allow_missing); the
+//                     layer carries no energy and the total says it is incomplete.
+// Without allow_missing a layer type without a predictor is a ConfigError that lists the supported types.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "architectures/architecture.hpp"
+#include "layers/layer_config.hpp"
+#include "predict/predictor_set.hpp"
+
+namespace dle::estimate {
+
+enum class LayerStatus { kPredicted, kZeroWork, kNotEstimated };
+std::string to_string(LayerStatus s);  // "predicted", "zero-work", "not-estimated"
+
+struct LayerEstimate {
+  std::size_t index = 0;  // 0-based position in the architecture
+  std::string type;       // layers::type_name
+  std::int64_t macs = 0;  // at the estimate's batch size (0 for pooling and activations)
+  double energy_j = 0.0;  // per forward pass; 0 for zero-work and not-estimated layers
+  double share = 0.0;     // energy_j / total energy_j (0 when the total is 0)
+  LayerStatus status = LayerStatus::kPredicted;
+  std::string note;       // why zero-work or not estimated; empty for predicted layers
+};
+
+struct EstimateOptions {
+  // Number of images to also report (0 = none). M images at batch size B run floor(M/B) full passes
+  // plus, when M is not a multiple of B, one last pass at batch size M mod B, estimated at that size
+  // (as a data loader with drop_last=False does).
+  std::int64_t images = 0;
+  // Grid carbon intensity in g CO2 per kWh; when set, the result carries grams of CO2.
+  std::optional<double> carbon_g_per_kwh;
+  // Turn "no predictor for this layer type" from an error into not-estimated rows.
+  bool allow_missing = false;
+};
+
+struct ImagesEstimate {
+  std::int64_t images = 0;
+  std::int64_t full_passes = 0;  // passes at the estimate's batch size
+  std::int64_t last_batch = 0;   // batch size of the one extra, partial pass (0 = none)
+  std::int64_t passes = 0;       // full_passes + (last_batch > 0)
+  double energy_j = 0.0;
+  double energy_wh = 0.0;
+  std::optional<double> co2_g;  // when a carbon intensity was given
+};
+
+struct EstimateResult {
+  std::string architecture;
+  std::int64_t batch = 1;
+  std::vector<LayerEstimate> layers;
+  double energy_j = 0.0;   // per forward pass: the sum of the layers' energy_j
+  double energy_wh = 0.0;  // the same in Wh
+  std::int64_t macs = 0;   // sum of the layers' MACs
+  std::optional<double> carbon_g_per_kwh;
+  std::optional<double> co2_g;  // per forward pass, when an intensity was given
+  std::optional<ImagesEstimate> images;
+  // Types of the not-estimated layers, sorted (only non-empty with allow_missing): no predictor for the
+  // type, or a layer its measurement schema cannot describe. The total leaves those layers out.
+  std::vector<std::string> missing_types;
+  // Things the reader must know about the figures (a predictor extrapolating below 0 J, counted as 0 J).
+  std::vector<std::string> warnings;
+  bool complete() const { return missing_types.empty(); }
+};
+
+// A network prepared for repeated estimates against one PredictorSet (architecture search, batch-size
+// sweeps). Preparing derives each layer's configuration and its predictor's raw feature columns once.
+// Every feature the predictors use (schema parameters, counts of work and bytes, log1p of them) is affine
+// in the batch size before its log1p, so a column is kept as a + k * batch and evaluated without building a
+// configuration; this is checked per layer at two further batch sizes when preparing, and a layer whose
+// columns are not affine falls back to the predictor's own path (PredictorSet::predict_j).
+// The PredictorSet must outlive the Estimator. The const members are safe to call from several threads.
+class Estimator {
+ public:
+  // Throws ConfigError when a layer type has no predictor and allow_missing is false; the message lists
+  // the layers concerned and the types the predictors cover.
+  Estimator(const arch::Architecture& architecture, const predict::PredictorSet& predictors,
+            bool allow_missing = false);
+  Estimator(const arch::InferredArchitecture& inferred, const predict::PredictorSet& predictors,
+            bool allow_missing = false);
+  // The Estimator keeps a pointer to the predictors: a temporary would dangle.
+  Estimator(const arch::Architecture&, predict::PredictorSet&&, bool = false) = delete;
+  Estimator(const arch::InferredArchitecture&, predict::PredictorSet&&, bool = false) = delete;
+
+  const std::string& architecture() const { return name_; }
+  const std::vector<std::string>& missing_types() const { return missing_types_; }
+
+  // Predicted energy of one forward pass at `batch` (>= 1), in joules. The hot path: no allocation after
+  // the first call on a thread, no shape inference, no string building.
+  double energy_j(std::int64_t batch) const;
+  // energy_j for many batch sizes at once.
+  std::vector<double> energies_j(const std::vector<std::int64_t>& batches) const;
+  // The full, per-layer result (slower: builds strings for every row).
+  EstimateResult estimate(std::int64_t batch, const EstimateOptions& options = {}) const;
+
+ private:
+  static constexpr std::size_t kMaxColumns = 16;  // raw feature columns of the fast path
+  // One distinct layer configuration (networks repeat layers: VGG16 has 23 distinct among 34 predicted).
+  struct Slot {
+    layers::LayerConfig config;  // at batch 1; batch_size is values[0]
+    int uses = 0;                // predicted layers with this configuration
+    layers::Counts counts;       // of the configuration at batch 1
+    std::shared_ptr<const predict::LayerPredictor> predictor;  // kept even if the set replaces it
+    bool affine = false;         // the fast path applies
+    std::size_t columns = 0;
+    double offset[kMaxColumns] = {};  // column c before log1p = offset[c] + slope[c] * batch
+    double slope[kMaxColumns] = {};
+    bool log1p[kMaxColumns] = {};
+  };
+  struct Layer {
+    std::string type;
+    std::int64_t macs_per_sample = 0;  // MACs are linear in the batch size
+    LayerStatus status = LayerStatus::kPredicted;
+    std::string note;
+    std::size_t slot = 0;  // predicted layers: index into slots_
+  };
+  void prepare(const arch::InferredArchitecture& inferred, bool allow_missing);
+  void prepare_columns(Slot& slot) const;
+  double predict_slot(const Slot& slot, std::int64_t batch) const;
+  // FitError for a non-finite prediction (a predictor file that cannot describe this layer).
+  double checked_j(const Slot& slot, std::int64_t batch, double j) const;
+
+  const predict::PredictorSet* predictors_;
+  std::string name_;
+  std::vector<Layer> layers_;
+  std::vector<Slot> slots_;
+  std::vector<std::string> missing_types_;
+};
+
+// One-shot convenience: Estimator(inferred, predictors, options.allow_missing).estimate(inferred.batch, options).
+EstimateResult estimate(const arch::InferredArchitecture& inferred, const predict::PredictorSet& predictors,
+                        const EstimateOptions& options = {});
+
+}  // namespace dle::estimate

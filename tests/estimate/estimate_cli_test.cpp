@@ -1,0 +1,169 @@
+// The `dlenergy estimate` and `dlenergy validate` commands, run as a user runs them ($DLENERGY_BIN).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "validate_fixture.hpp"
+
+namespace dle::estimate {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class EstimateCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* bin = std::getenv("DLENERGY_BIN");
+    if (bin == nullptr || !fs::exists(bin)) GTEST_SKIP() << "DLENERGY_BIN is not set or not built";
+    bin_ = bin;
+    dir_ = fs::temp_directory_path() / ("dle_estimate_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  // Runs dlenergy with `args` (shell words) and DLENERGY_PREDICTORS unset.
+  CommandResult run(const std::string& args) const {
+    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
+    const std::string cmd = "env -u DLENERGY_PREDICTORS '" + bin_ + "' " + args + " > '" + out.string() + "' 2> '" +
+                            err.string() + "'";
+    const int status = std::system(cmd.c_str());
+    CommandResult r;
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+  std::string bin_;
+  fs::path dir_;
+};
+
+const std::string kFixtures = DLE_FIXTURES_DIR;
+
+TEST_F(EstimateCli, EstimateJsonHasTheIssuesShapeAndHandComputedTotal) {
+  const CommandResult r = run("estimate --arch alexnet --batch-size 2 --predictors " + kFixtures +
+                    "/mac_predictors.json --format json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["architecture"], "alexnet");
+  EXPECT_EQ(j["batch_size"], 2);
+  EXPECT_EQ(j["predictors"]["sensor"], "synthetic");
+  EXPECT_EQ(j["predictors"]["cpu_model"], "Test CPU");
+  EXPECT_EQ(j["predictors"]["found_by"], "--predictors");
+  ASSERT_EQ(j["layers"].size(), 22u);
+  const auto& l0 = j["layers"][0];
+  for (const char* k : {"index", "type", "macs", "energy_j", "share"}) EXPECT_TRUE(l0.contains(k)) << k;
+  EXPECT_EQ(l0["macs"], 2 * 70276800LL);
+  EXPECT_NEAR(l0["energy_j"].get<double>(), 2 * fixture::kConv0J, 1e-15);
+  EXPECT_EQ(j["layers"][15]["type"], "dropout");
+  EXPECT_EQ(j["layers"][15]["energy_j"], 0.0);
+  EXPECT_NE(j["layers"][15]["note"].get<std::string>().find("0 J by definition"), std::string::npos);
+  EXPECT_NEAR(j["total"]["energy_j"].get<double>(), 2 * fixture::kAlexnetJ, 1e-12);
+  EXPECT_NEAR(j["total"]["energy_wh"].get<double>(), 2 * fixture::kAlexnetJ / 3600.0, 1e-15);
+  double sum = 0.0;
+  for (const auto& l : j["layers"]) sum += l["energy_j"].get<double>();
+  EXPECT_NEAR(sum, j["total"]["energy_j"].get<double>(), 1e-12);
+  EXPECT_EQ(j["total"]["provenance"], "predicted");
+}
+
+TEST_F(EstimateCli, EstimateImagesAndCarbon) {
+  const CommandResult r = run("estimate --arch alexnet --batch-size 4 --images 10 --carbon-intensity 400 --predictors " +
+                    kFixtures + "/mac_predictors.json --format json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["images"]["passes"], 3);
+  EXPECT_EQ(j["images"]["last_batch_size"], 2);
+  EXPECT_NEAR(j["images"]["energy_j"].get<double>(), 10 * fixture::kAlexnetJ, 1e-11);
+  EXPECT_NEAR(j["images"]["co2_g"].get<double>(), 10 * fixture::kAlexnetJ / 3.6e6 * 400, 1e-15);
+}
+
+TEST_F(EstimateCli, MissingPredictorFailsWithTheListAndAllowMissingGivesTheRow) {
+  const std::string file = kFixtures + "/no_relu_predictors.json";
+  const CommandResult bad = run("estimate --arch alexnet --predictors " + file);
+  EXPECT_EQ(bad.rc, 3);  // ConfigError
+  EXPECT_NE(bad.err.find("no predictor for layer type 'relu'"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("the predictors cover: conv2d, linear, maxpool2d"), std::string::npos) << bad.err;
+  EXPECT_TRUE(bad.out.empty());
+
+  const CommandResult ok = run("estimate --arch alexnet --allow-missing --format json --predictors " + file);
+  ASSERT_EQ(ok.rc, 0) << ok.err;
+  EXPECT_NE(ok.err.find("warning"), std::string::npos);
+  const auto j = nlohmann::json::parse(ok.out);
+  EXPECT_EQ(j["layers"][1]["status"], "not-estimated");
+  EXPECT_TRUE(j["layers"][1]["energy_j"].is_null());
+  EXPECT_EQ(j["total"]["complete"], false);
+  EXPECT_NEAR(j["total"]["energy_j"].get<double>(), fixture::kAlexnetJ - 493184 * 2e-10, 1e-12);
+}
+
+TEST_F(EstimateCli, EstimateTableAndCsvLabelTheFigures) {
+  const std::string file = kFixtures + "/mac_predictors.json";
+  const CommandResult t = run("estimate --arch vgg16 --predictors " + file);
+  ASSERT_EQ(t.rc, 0) << t.err;
+  EXPECT_NE(t.out.find("vgg16 at batch size 1: predicted energy of one forward pass"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("valid for:  Test CPU, 2 cores; sensor synthetic"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("total (predicted, per forward pass of 1 image): "), std::string::npos) << t.out;
+  const CommandResult c = run("estimate --arch vgg16 --format csv --predictors " + file);
+  ASSERT_EQ(c.rc, 0) << c.err;
+  EXPECT_NE(c.out.find("\nindex,type,macs,energy_j,share,status,note\n0,conv2d,86704128,"), std::string::npos) << c.out;
+}
+
+TEST_F(EstimateCli, EstimateUsesTheShippedDefaultPredictors) {
+  const std::string shipped = std::string(DLE_SOURCE_DIR) + "/predictors/default.json";
+  if (!fs::exists(shipped)) GTEST_SKIP() << shipped << " is not there (scripts/make-default-predictors.sh writes it)";
+  const CommandResult r = run("estimate --arch vgg16 --format json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["predictors"]["file"], shipped);
+  EXPECT_EQ(j["predictors"]["found_by"], "source-tree default");
+  EXPECT_NE(j["predictors"]["cpu_model"].get<std::string>().find("Xeon(R) Gold 5120"), std::string::npos);
+  EXPECT_EQ(j["predictors"]["estimated"], false);
+  EXPECT_GT(j["total"]["energy_j"].get<double>(), 0.0);
+  EXPECT_EQ(j["total"]["complete"], true);
+}
+
+TEST_F(EstimateCli, MissingPredictorFileIsAConfigError) {
+  const CommandResult r = run("estimate --arch vgg16 --predictors " + (dir_ / "nope.json").string());
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find("nope.json' does not exist"), std::string::npos) << r.err;
+}
+
+TEST_F(EstimateCli, ValidateJsonOnAHandMadeDatabase) {
+  const std::string db = (dir_ / "hand.sqlite").string();
+  fixture::write_hand_made_db(db);
+  const CommandResult r = run("validate --db " + db + " --predictors " + kFixtures + "/mac_predictors.json --format json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["networks"].size(), 3u);
+  EXPECT_NEAR(j["networks"][2]["error_pct"].get<double>(), -20.0, 1e-9);
+  EXPECT_NEAR(j["summary"]["mape_pct"].get<double>(), 25.0 / 3.0, 1e-9);
+  EXPECT_NEAR(j["layer_types"]["conv2d"]["mape_pct"].get<double>(), 12.5, 1e-9);
+  EXPECT_EQ(j["database"]["repeats"], "median");
+
+  const CommandResult missing = run("validate --db " + (dir_ / "absent.sqlite").string() + " --predictors " + kFixtures +
+                          "/mac_predictors.json");
+  EXPECT_EQ(missing.rc, 6);  // StorageError
+}
+
+}  // namespace
+}  // namespace dle::estimate

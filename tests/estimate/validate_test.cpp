@@ -1,0 +1,194 @@
+#include "estimate/validate.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "architectures/architecture.hpp"
+#include "estimate/estimate.hpp"
+#include "estimate/validate_report.hpp"
+#include "storage/store.hpp"
+#include "synthetic_predictors.hpp"
+#include "validate_fixture.hpp"
+
+namespace dle::estimate {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(ValidationMetrics, KnownAnswers) {
+  // residuals 0.1, -0.2, 0, 0.4; SS_res = 0.21, SS_tot = 5 -> R2 = 0.958
+  const Metrics m = compute_metrics({1, 2, 3, 4}, {1.1, 1.8, 3, 4.4});
+  EXPECT_EQ(m.n, 4u);
+  EXPECT_NEAR(m.r2, 1.0 - 0.21 / 5.0, 1e-12);
+  EXPECT_NEAR(m.mape_pct, 7.5, 1e-9);             // (10 + 10 + 0 + 10) / 4
+  EXPECT_NEAR(m.within_10pct_share, 1.0, 1e-12);   // exactly 10 % counts as within
+  EXPECT_NEAR(m.mean_signed_error_pct, 2.5, 1e-9);  // (10 - 10 + 0 + 10) / 4
+  EXPECT_NEAR(m.max_abs_error_pct, 10.0, 1e-9);
+  const Metrics one = compute_metrics({2}, {3});
+  EXPECT_TRUE(std::isnan(one.r2));  // undefined for a single point
+  EXPECT_NEAR(one.mape_pct, 50.0, 1e-12);
+  EXPECT_TRUE(std::isnan(compute_metrics({}, {}).mape_pct));
+}
+
+class ValidateHandMadeDb : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("dle_validate_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    db_ = (dir_ / "hand.sqlite").string();
+    fixture::write_hand_made_db(db_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::vector<storage::MeasurementRecord> measurements() const {
+    return storage::Store::open_existing(db_).measurements();
+  }
+  fs::path dir_;
+  std::string db_;
+};
+
+TEST_F(ValidateHandMadeDb, WholeNetworkMetricsHaveKnownAnswers) {
+  const auto predictors = testing::mac_predictors();
+  const auto r = validate(measurements(), predictors);
+  ASSERT_EQ(r.networks.size(), 3u);
+  // Sorted by architecture, then batch size.
+  EXPECT_EQ(r.networks[0].architecture, "alexnet");
+  EXPECT_EQ(r.networks[0].batch, 1);
+  EXPECT_EQ(r.networks[0].repeats, 3);
+  EXPECT_NEAR(r.networks[0].predicted_j, fixture::kAlexnetJ, 1e-12);
+  EXPECT_NEAR(r.networks[0].measured_j, fixture::kAlexnetJ / 1.05, 1e-12);  // median ignores the 50 % window
+  EXPECT_NEAR(r.networks[0].error_pct, 5.0, 1e-9);
+  EXPECT_NEAR(r.networks[1].error_pct, 0.0, 1e-9);  // alexnet batch 2
+  EXPECT_EQ(r.networks[2].architecture, "vgg11");
+  EXPECT_NEAR(r.networks[2].error_pct, -20.0, 1e-9);
+
+  EXPECT_EQ(r.summary.n, 3u);
+  EXPECT_NEAR(r.summary.mape_pct, 25.0 / 3.0, 1e-9);
+  EXPECT_NEAR(r.summary.within_10pct_share, 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(r.summary.mean_signed_error_pct, -5.0, 1e-9);
+  EXPECT_NEAR(r.summary.max_abs_error_pct, 20.0, 1e-9);
+  // R2 by hand over the three pairs.
+  std::vector<double> m, p;
+  for (const auto& n : r.networks) {
+    m.push_back(n.measured_j);
+    p.push_back(n.predicted_j);
+  }
+  const double mean = (m[0] + m[1] + m[2]) / 3.0;
+  double res = 0, tot = 0;
+  for (int i = 0; i < 3; ++i) {
+    res += (m[i] - p[i]) * (m[i] - p[i]);
+    tot += (m[i] - mean) * (m[i] - mean);
+  }
+  EXPECT_NEAR(r.summary.r2, 1.0 - res / tot, 1e-12);
+
+  ASSERT_EQ(r.architectures.count("alexnet"), 1u);
+  EXPECT_EQ(r.architectures.at("alexnet").n, 2u);
+  EXPECT_NEAR(r.architectures.at("alexnet").mean_signed_error_pct, 2.5, 1e-9);
+  EXPECT_NEAR(r.architectures.at("vgg11").mape_pct, 20.0, 1e-9);
+  EXPECT_TRUE(std::isnan(r.architectures.at("vgg11").r2));
+}
+
+TEST_F(ValidateHandMadeDb, MeanOfRepeatsWhenAsked) {
+  const auto predictors = testing::mac_predictors();
+  ValidationOptions o;
+  o.repeats = RepeatStatistic::kMean;
+  const auto r = validate(measurements(), predictors, o);
+  EXPECT_NEAR(r.networks[0].measured_j, fixture::kAlexnetJ / 1.05 * 2.5 / 3.0, 1e-12);
+}
+
+TEST_F(ValidateHandMadeDb, LayerTypesAndAdditivityHaveKnownAnswers) {
+  const auto predictors = testing::mac_predictors();
+  const auto r = validate(measurements(), predictors);
+  ASSERT_EQ(r.layers.size(), 4u);
+  ASSERT_EQ(r.layer_types.count("conv2d"), 1u);
+  const Metrics& conv = r.layer_types.at("conv2d");
+  EXPECT_EQ(conv.n, 2u);
+  EXPECT_NEAR(conv.mape_pct, 12.5, 1e-9);  // +25 % and 0 %
+  EXPECT_NEAR(conv.mean_signed_error_pct, 12.5, 1e-9);
+  EXPECT_NEAR(conv.within_10pct_share, 0.5, 1e-12);
+  EXPECT_NEAR(r.layer_types.at("relu").mean_signed_error_pct, -50.0, 1e-9);
+  EXPECT_NEAR(r.layer_types.at("dropout").mean_signed_error_pct, -100.0, 1e-9);
+  for (const auto& l : r.layers)
+    if (l.type == "dropout") {
+      EXPECT_EQ(l.status, "zero-work");
+    }
+
+  ASSERT_EQ(r.additivity.size(), 1u);
+  const AdditivityRow& a = r.additivity[0];
+  EXPECT_EQ(a.architecture, "alexnet");
+  EXPECT_EQ(a.batch, 1);
+  EXPECT_EQ(a.layers_measured, 4);
+  EXPECT_EQ(a.layers_expected, 21);  // 22 layers, torchvision has no Flatten
+  EXPECT_NEAR(a.layers_sum_j, fixture::kAlexnetLayersSumJ, 1e-12);
+  EXPECT_NEAR(a.network_j, fixture::kAlexnetJ / 1.05, 1e-12);
+  EXPECT_NEAR(a.difference_pct, (fixture::kAlexnetLayersSumJ - a.network_j) / a.network_j * 100.0, 1e-9);
+  EXPECT_NEAR(a.predicted_j, fixture::kAlexnetJ, 1e-12);
+}
+
+TEST_F(ValidateHandMadeDb, UnknownArchitecturesAndBadRowsAreReportedNotCompared) {
+  const auto predictors = testing::mac_predictors();
+  const auto r = validate(measurements(), predictors);
+  bool unknown = false;
+  for (const auto& s : r.skipped) unknown = unknown || s.find("architecture 'resnet50'") != std::string::npos;
+  EXPECT_TRUE(unknown);
+  // kind layer and status skipped rows are ignored: 3 + 1 + 1 networks, 4 layers, the resnet row.
+  EXPECT_EQ(r.measurements_used, 3u + 2u + 1u + 4u + 1u);
+  EXPECT_EQ(r.sensors, std::vector<std::string>{"rapl (test)"});
+  EXPECT_FALSE(r.any_estimated);
+}
+
+TEST_F(ValidateHandMadeDb, JsonHasTheIssuesShape) {
+  const auto predictors = testing::mac_predictors();
+  const auto r = validate(measurements(), predictors);
+  ValidationContext c;
+  c.db_path = db_;
+  c.predictors.path = "mac_predictors.json";
+  c.predictors.found_by = "--predictors";
+  c.predictors.source = predictors.source();
+  std::ostringstream out;
+  write_validation_json(out, r, c);
+  const auto j = nlohmann::json::parse(out.str());
+  ASSERT_TRUE(j.contains("networks"));
+  const auto& n0 = j["networks"][0];
+  for (const char* k : {"architecture", "batch_size", "measured_j", "predicted_j", "error_pct"}) EXPECT_TRUE(n0.contains(k)) << k;
+  EXPECT_NEAR(n0["error_pct"].get<double>(), 5.0, 1e-9);
+  EXPECT_NEAR(j["summary"]["mape_pct"].get<double>(), 25.0 / 3.0, 1e-9);
+  EXPECT_NEAR(j["summary"]["within_10pct_share"].get<double>(), 2.0 / 3.0, 1e-12);
+  EXPECT_TRUE(j["summary"].contains("r2"));
+  EXPECT_TRUE(j["architectures"]["vgg11"]["r2"].is_null());
+  EXPECT_EQ(j["layer_types"]["conv2d"]["n"].get<int>(), 2);
+  EXPECT_EQ(j["additivity"][0]["layers_measured"].get<int>(), 4);
+
+  std::ostringstream table;
+  write_validation_table(table, r, c);
+  EXPECT_NE(table.str().find("summary: R2"), std::string::npos);
+  EXPECT_NE(table.str().find("MAPE 8.3 %"), std::string::npos) << table.str();
+}
+
+TEST_F(ValidateHandMadeDb, PlotsAreWrittenWithGnuplot) {
+  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot is not installed";
+  const auto predictors = testing::mac_predictors();
+  const auto r = validate(measurements(), predictors);
+  ValidationContext c;
+  c.predictors.source = predictors.source();
+  const auto images = write_validation_plots((dir_ / "plots").string(), r, c);
+  ASSERT_EQ(images.size(), 4u);  // networks and layers, PNG and SVG
+  for (const auto& img : images) {
+    ASSERT_TRUE(fs::exists(img)) << img;
+    EXPECT_GT(fs::file_size(img), 1000u) << img;
+  }
+  std::ifstream png(dir_ / "plots" / "networks.png", std::ios::binary);
+  char magic[4] = {};
+  png.read(magic, 4);
+  EXPECT_EQ(std::string(magic + 1, 3), "PNG");
+}
+
+}  // namespace
+}  // namespace dle::estimate
