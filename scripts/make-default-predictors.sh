@@ -47,21 +47,9 @@ echo "importing ${#files[@]} files from $raw with $dlenergy" >&2
 rows=$(sed -n 's/^total: \([0-9]*\) rows read.*/\1/p' "$work/import.log")
 
 mkdir -p "$(dirname "$out")"
-"$dlenergy" fit --db "$db" --recipe default --out "$out" >&2
-
-# `fit` describes its source by the database it read, here a temporary file; record the real origin instead.
 description="Getzner et al. 2023, paper-data/raw (github.com/JohannesGetzner/dl-energy-estimator, \
 data/*/*-raw.csv): random layer configurations only, ${#files[@]} CodeCarbon files, ${rows:-?} rows; Intel Xeon \
 Gold 5120, 2 cores, RAPL package energy via CodeCarbon; fitted by $("$dlenergy" version 2>/dev/null | head -n 1) \
 (import codecarbon + fit --recipe default) in scripts/make-default-predictors.sh"
-python3 - "$out" "$description" <<'PY'
-import json, sys
-path, description = sys.argv[1], sys.argv[2]
-with open(path) as f:
-    data = json.load(f)
-data["source"]["description"] = description
-with open(path, "w") as f:
-    json.dump(data, f, indent=2)
-    f.write("\n")
-PY
+"$dlenergy" fit --db "$db" --recipe default --description "$description" --out "$out" >&2
 echo "wrote $out" >&2

@@ -23,6 +23,7 @@ struct FitOptions {
   std::vector<std::string> layers;
   bool include_network_layers = false;
   std::string repeats = "mean";
+  std::string description;
 };
 
 std::string pct(double v) { return std::isfinite(v) ? report::fmt_fixed(v, 1) : "-"; }
@@ -53,6 +54,7 @@ void run_fit(const FitOptions& o) {
     source = std::move(data.source);
     notes = std::move(data.notes);
   }
+  if (!o.description.empty()) source.description = o.description;
   predict::FitOutcome fitted = predict::fit_recipe(recipe, sets, source);
   for (const auto& n : fitted.notes) {
     // With --layers, the recipe's other types were left out on purpose: no note for them.
@@ -100,6 +102,8 @@ void setup_fit(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--layers", o->layers, "Layer types to fit (comma-separated; default: all in the data)")
       ->delimiter(',');
+  sub->add_option("--description", o->description,
+                  "Where the training data came from, recorded in the file (default: the database path and its runs)");
   sub->add_option("--repeats", o->repeats, "Combine the repeats of a configuration by their mean or median")
       ->check(CLI::IsMember({"mean", "median"}))
       ->capture_default_str();

@@ -103,6 +103,9 @@ LayerConfig to_config(const LayerInstance& inst) {
           c.set("output_size", static_cast<double>(s.out_features));
         } else {
           c.set("input_size", static_cast<double>(elements(inst.input)));
+          if constexpr (std::is_same_v<T, ReLUSpec>) {
+            if (s.inplace) c.set("inplace", 1.0);
+          }
         }
       },
       inst.spec);
@@ -147,7 +150,7 @@ LayerInstance from_config(const LayerConfig& config) {
   } else {
     if (v["input_size"] < 1) problems.push_back(t + ": input_size " + std::to_string(v["input_size"]) + " must be >= 1");
     inst.input = {v["input_size"]};
-    if (t == "relu") inst.spec = ReLUSpec{};
+    if (t == "relu") inst.spec = ReLUSpec{config.has("inplace") && config.get("inplace") != 0.0};
     else if (t == "sigmoid") inst.spec = SigmoidSpec{};
     else if (t == "tanh") inst.spec = TanhSpec{};
     else inst.spec = SoftmaxSpec{1};
@@ -159,6 +162,10 @@ LayerInstance from_config(const LayerConfig& config) {
   }
   if (!problems.empty()) throw ConfigError(problems);
   return inst;
+}
+
+bool writes_in_place(const LayerConfig& config) {
+  return config.type == "relu" && config.has("inplace") && config.get("inplace") != 0.0;
 }
 
 Counts config_counts(const LayerConfig& config) {

@@ -41,6 +41,8 @@ const std::vector<std::string>& config_params(const std::string& type);
 // linear:    batch_size, input_size, output_size
 // relu, sigmoid, tanh, softmax: batch_size, input_size (elements per sample)
 // Square images are assumed: image_size is the input height (and width).
+// Optional value outside the schema: relu "inplace" (1 when the ReLU overwrites its input, as inside
+// torchvision's networks; absent or 0 means out of place, as in the paper's random configurations).
 LayerConfig to_config(const LayerInstance& instance);
 // Inverse of to_config: the spec and input it describes. Throws ConfigError listing every problem
 // (missing parameter, non-integer value, invalid spec, kernel larger than the padded image).
@@ -48,5 +50,8 @@ LayerInstance from_config(const LayerConfig& config);
 
 // Work and traffic of the configuration, by the counting conventions of layer_spec.hpp.
 Counts config_counts(const LayerConfig& config);
+
+// True when the layer writes its output over its input (an in-place ReLU) instead of a new buffer.
+bool writes_in_place(const LayerConfig& config);
 
 }  // namespace dle::layers

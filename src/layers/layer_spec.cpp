@@ -327,8 +327,11 @@ Shape output_shape(const LayerSpec& spec, const Shape& input) {
 }
 
 Counts counts(const LayerSpec& spec, const Shape& input, std::int64_t batch, std::int64_t element_bytes) {
-  output_shape(spec, input);  // validates
-  return dispatch(spec, [&](const auto& s, auto ops) { return decltype(ops)::counts(s, input, batch, element_bytes); });
+  const Shape out = output_shape(spec, input);  // validates
+  Counts c = dispatch(spec, [&](const auto& s, auto ops) { return decltype(ops)::counts(s, input, batch, element_bytes); });
+  c.inputs = batch * elements(input);
+  c.outputs = batch * elements(out);
+  return c;
 }
 
 bool is_zero_work(const LayerSpec& spec, const Shape& input) {

@@ -72,6 +72,8 @@ struct Counts {
   std::int64_t ops = 0;  // elementary operations: MACs for conv/linear, comparisons or elements otherwise
   std::int64_t bytes = 0;
   std::int64_t params = 0;  // learnable parameters (weights + bias)
+  std::int64_t inputs = 0;  // input elements of the whole batch
+  std::int64_t outputs = 0; // output elements of the whole batch
 };
 
 // Type name as used in files, databases and predictor files: "conv2d", "maxpool2d", "adaptiveavgpool2d",

@@ -53,6 +53,10 @@ const std::vector<GroupDef>& group_defs() {
       {{"batch_size", "the batch size alone"}, [](const std::string&) { return std::vector<std::string>{"batch_size"}; }},
       {{"paper_macs", "the paper's macs column (bias counted as a MAC; maxpool2d comparisons / 2)"},
        [](const std::string&) { return std::vector<std::string>{"paper_macs"}; }},
+      {{"log1p_io", "log1p(inputs) and log1p(outputs): input and output elements of the batch"},
+       [](const std::string&) { return std::vector<std::string>{"log1p(inputs)", "log1p(outputs)"}; }},
+      {{"fresh", "fresh_outputs: output elements written to freshly mapped memory (0 in place)"},
+       [](const std::string&) { return std::vector<std::string>{"fresh_outputs"}; }},
   };
   return g;
 }
@@ -72,6 +76,10 @@ const std::vector<FeatureInfo>& derived_quantities() {
       {"bytes", "layers::Counts::bytes: (input + output elements) * 4 + weights * 4"},
       {"paper_macs", "the paper's macs column: conv2d/linear MACs + one per output element (bias), maxpool2d "
                      "floor(comparisons / 2), activations elements"},
+      {"inputs", "layers::Counts::inputs: input elements of the whole batch"},
+      {"outputs", "layers::Counts::outputs: output elements of the whole batch"},
+      {"fresh_outputs", "output elements when the layer writes a new buffer of more than 32 MiB (fresh mmap'd pages, "
+                        "zero-filled by the kernel on every pass); 0 for smaller outputs and in-place layers"},
   };
   return d;
 }
@@ -88,7 +96,8 @@ const std::vector<FeatureInfo>& feature_groups() {
 const std::vector<std::string>& study_feature_sets() {
   static const std::vector<std::string> s = {"macs",       "macs+bytes",      "macs+batch_size",  "base",
                                              "log1p",      "base+log1p",      "log1p+macs",       "base+log1p+macs",
-                                             "log1p+log1p_macs", "log1p_macs+log1p_bytes"};
+                                             "log1p+log1p_macs", "log1p_macs+log1p_bytes", "log1p_macs+log1p_io",
+                                             "macs+fresh"};
   return s;
 }
 
@@ -131,11 +140,17 @@ FeatureExtractor::FeatureExtractor(std::string type, std::vector<std::string> co
       s.kind = Kind::kBytes;
     } else if (inner == "paper_macs" && paper_macs_table().count(type_)) {
       s.kind = Kind::kPaperMacs;
+    } else if (inner == "inputs") {
+      s.kind = Kind::kInputs;
+    } else if (inner == "outputs") {
+      s.kind = Kind::kOutputs;
+    } else if (inner == "fresh_outputs") {
+      s.kind = Kind::kFreshOutputs;
     } else {
       std::string valid;
       for (const auto& p : params) valid += p + ", ";
       problems.push_back(type_ + ": unknown feature '" + name + "'; features are " + valid +
-                         "macs, bytes, paper_macs or log1p(<one of them>)");
+                         "macs, bytes, paper_macs, inputs, outputs, fresh_outputs or log1p(<one of them>)");
       continue;
     }
     if (s.kind != Kind::kParam) needs_counts_ = true;
@@ -155,6 +170,13 @@ void FeatureExtractor::extract(const layers::LayerConfig& config, double* out) c
       case Kind::kMacs: v = static_cast<double>(counts.ops); break;
       case Kind::kBytes: v = static_cast<double>(counts.bytes); break;
       case Kind::kPaperMacs: v = paper_macs_table().at(type_)(counts); break;
+      case Kind::kInputs: v = static_cast<double>(counts.inputs); break;
+      case Kind::kOutputs: v = static_cast<double>(counts.outputs); break;
+      case Kind::kFreshOutputs: {
+        const double out = static_cast<double>(counts.outputs);
+        v = (!layers::writes_in_place(config) && out * 4.0 > kFreshBufferBytes) ? out : 0.0;
+        break;
+      }
     }
     out[i] = s.log1p ? std::log1p(v) : v;
   }

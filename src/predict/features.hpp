@@ -6,7 +6,8 @@
 //   * a derived quantity:             "macs"  (layers::Counts::ops: multiply-accumulates for conv2d and linear,
 //                                               window comparisons for maxpool2d, elements for activations),
 //                                      "bytes" (Counts::bytes: input + output + weights, float32),
-//                                      "paper_macs" (the `macs` column of the paper's data; see derived table)
+//                                      "paper_macs" (the `macs` column of the paper's data; see derived table),
+//                                      "inputs", "outputs" (elements of the batch), "fresh_outputs" (see below)
 //   * "log1p(<either of the above>)".
 // Feature groups name families of columns ("base" = every schema parameter, "log1p" = log1p of each, ...);
 // a feature set is groups joined by '+', e.g. "base+log1p+macs", expanded per type in that order.
@@ -24,7 +25,11 @@ struct FeatureInfo {
   std::string help;
 };
 
-// Derived quantities ("macs", "bytes", "paper_macs") with what they count.
+// Output buffers above this size come from fresh mmap'd pages on every pass (glibc's largest dynamic mmap
+// threshold, 32 MiB on 64-bit): the kernel zero-fills them page by page, which an in-place layer avoids.
+inline constexpr double kFreshBufferBytes = 32.0 * 1024 * 1024;
+
+// Derived quantities ("macs", "bytes", "paper_macs", "inputs", "outputs", "fresh_outputs") with what they count.
 const std::vector<FeatureInfo>& derived_quantities();
 // Feature groups usable in a feature set, with their meaning.
 const std::vector<FeatureInfo>& feature_groups();
@@ -49,7 +54,7 @@ class FeatureExtractor {
   Matrix extract(const std::vector<layers::LayerConfig>& configs) const;
 
  private:
-  enum class Kind { kParam, kMacs, kBytes, kPaperMacs };
+  enum class Kind { kParam, kMacs, kBytes, kPaperMacs, kInputs, kOutputs, kFreshOutputs };
   struct Source {
     Kind kind = Kind::kParam;
     std::string param;

@@ -157,7 +157,7 @@ TEST(CodeCarbonImport, WholeNetworkRowsMapToTorchvisionLeafModules) {
   };
   const std::vector<Expect> expected = {
       {1, 0, "conv2d batch_size=194 image_size=224 kernel_size=3 in_channels=3 out_channels=64 stride=1 padding=1"},
-      {2, 1, "relu batch_size=194 input_size=3211264"},
+      {2, 1, "relu batch_size=194 input_size=3211264 inplace=1"},  // torchvision ReLUs run in place
       {3, 4, "maxpool2d batch_size=194 image_size=224 kernel_size=2 in_channels=64 stride=2 padding=0"},
       {4, 31, "adaptiveavgpool2d batch_size=194 output_height=7 output_width=7"},
       {5, 33, "linear batch_size=194 input_size=25088 output_size=4096"},  // after our Flatten (32)
