@@ -20,6 +20,16 @@ std::int64_t window_out(std::int64_t in, std::int64_t kernel, std::int64_t strid
   return (in + 2 * padding - kernel) / stride + 1;
 }
 
+// Appends a problem per spatial axis (height, width) of a CxHxW input that a square window does not fit.
+void window_fits(std::int64_t kernel, std::int64_t padding, const Shape& in, std::vector<std::string>& p) {
+  for (int axis = 1; axis <= 2; ++axis) {
+    if (kernel > in[axis] + 2 * padding)
+      p.push_back("kernel_size " + std::to_string(kernel) + " is larger than the padded input " +
+                  std::to_string(in[axis] + 2 * padding) + " (" + (axis == 1 ? "height " : "width ") +
+                  std::to_string(in[axis]) + " + 2*padding " + std::to_string(padding) + ")");
+  }
+}
+
 // ---- per-type behaviour, one struct per spec (no chains of type checks) ----
 
 template <typename T>
@@ -53,12 +63,7 @@ struct Ops<Conv2dSpec> {
     if (in[0] != s.in_channels)
       p.push_back("in_channels " + std::to_string(s.in_channels) + " does not match the input's " +
                   std::to_string(in[0]) + " channels (input " + shape_to_string(in) + ")");
-    for (int axis = 1; axis <= 2; ++axis) {
-      if (s.kernel_size > in[axis] + 2 * s.padding)
-        p.push_back("kernel_size " + std::to_string(s.kernel_size) + " is larger than the padded input " +
-                    std::to_string(in[axis] + 2 * s.padding) + " (" + (axis == 1 ? "height " : "width ") +
-                    std::to_string(in[axis]) + " + 2*padding " + std::to_string(s.padding) + ")");
-    }
+    window_fits(s.kernel_size, s.padding, in, p);
     return p;
   }
   static Shape output(const Conv2dSpec& s, const Shape& in) {
@@ -97,12 +102,7 @@ struct Ops<MaxPool2dSpec> {
   static std::vector<std::string> check_input(const MaxPool2dSpec& s, const Shape& in) {
     if (in.size() != 3) return {"expects an input of shape CxHxW, got " + shape_to_string(in)};
     std::vector<std::string> p;
-    for (int axis = 1; axis <= 2; ++axis) {
-      if (s.kernel_size > in[axis] + 2 * s.padding)
-        p.push_back("kernel_size " + std::to_string(s.kernel_size) + " is larger than the padded input " +
-                    std::to_string(in[axis] + 2 * s.padding) + " (" + (axis == 1 ? "height " : "width ") +
-                    std::to_string(in[axis]) + " + 2*padding " + std::to_string(s.padding) + ")");
-    }
+    window_fits(s.kernel_size, s.padding, in, p);
     return p;
   }
   static Shape output(const MaxPool2dSpec& s, const Shape& in) {
