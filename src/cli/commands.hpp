@@ -7,6 +7,9 @@
 namespace CLI {
 class App;
 }
+namespace dle::sensors {
+struct SensorOptions;
+}
 
 namespace dle::cli {
 
@@ -17,6 +20,26 @@ extern int exit_status;
 void setup_version(CLI::App& app);
 void setup_inspect(CLI::App& app);
 // Added by later work, one line each:
+void setup_estimate(CLI::App& app);
+void setup_validate(CLI::App& app);
+void setup_collect(CLI::App& app);
+void setup_sensors(CLI::App& app);
+void setup_measure(CLI::App& app);
+void setup_idle(CLI::App& app);
+// Sensor flags shared by sensors, measure and idle (cmd_sensors.cpp): --powercap-root, --perf-root,
+// --nvml-library, --watts-per-core. sensor_options_from() = SensorOptions::from_environment() with the flags
+// given on `sub`'s command line applied over it.
+struct SensorFlags {
+  std::string powercap_root, perf_root, nvml_library;
+  double watts_per_core = 0.0;
+};
+void add_sensor_flags(CLI::App& sub, SensorFlags& flags);
+sensors::SensorOptions sensor_options_from(const CLI::App& sub, const SensorFlags& flags);
+void setup_import(CLI::App& app);
+void setup_export(CLI::App& app);
+void setup_merge(CLI::App& app);
+void setup_analyze(CLI::App& app);
+void setup_fit(CLI::App& app);
 // @@SUBCOMMANDS@@
 
 // Adds "--format" restricted to `choices` (first is the default).

@@ -25,6 +25,17 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
   dle::cli::setup_version(app);
   dle::cli::setup_inspect(app);
+  dle::cli::setup_collect(app);
+  dle::cli::setup_sensors(app);
+  dle::cli::setup_measure(app);
+  dle::cli::setup_idle(app);
+  dle::cli::setup_import(app);
+  dle::cli::setup_export(app);
+  dle::cli::setup_merge(app);
+  dle::cli::setup_analyze(app);
+  dle::cli::setup_fit(app);
+  dle::cli::setup_estimate(app);
+  dle::cli::setup_validate(app);
   // @@SETUP@@
   try {
     app.parse(argc, argv);

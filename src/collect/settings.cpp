@@ -1,0 +1,289 @@
+#include "collect/settings.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "architectures/architecture.hpp"
+#include "collect/collectors.hpp"
+#include "collect/sampling.hpp"
+#include "core/errors.hpp"
+#include "storage/hash.hpp"
+
+namespace dle::collect {
+
+namespace {
+
+std::string normalise_key(std::string k) {
+  std::replace(k.begin(), k.end(), '_', '-');
+  return k;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : text) {
+    if (ch == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (ch != ' ') {
+      cur += ch;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+// A scalar or a sequence of scalars, as strings ("relu, conv2d" and [relu, conv2d] are the same).
+std::vector<std::string> string_list(const YAML::Node& n) {
+  std::vector<std::string> out;
+  if (n.IsSequence()) {
+    for (const auto& item : n) {
+      if (!item.IsScalar()) throw ConfigError("expected a list of names or numbers");
+      for (auto& part : split_list(item.as<std::string>())) out.push_back(part);
+    }
+  } else if (n.IsScalar()) {
+    out = split_list(n.as<std::string>());
+  } else {
+    throw ConfigError("expected a name, a comma list or a YAML list");
+  }
+  return out;
+}
+
+template <typename T>
+T scalar(const YAML::Node& n, const char* what) {
+  if (!n.IsScalar()) throw ConfigError(std::string("expected ") + what);
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    throw ConfigError(std::string("expected ") + what + ", got '" + n.as<std::string>() + "'");
+  }
+}
+
+std::string range_text(const YAML::Node& n) {
+  if (n.IsSequence()) {
+    std::string out;
+    for (const auto& v : n) out += (out.empty() ? "" : ",") + scalar<std::string>(v, "a number");
+    return out;
+  }
+  return scalar<std::string>(n, "a range such as 1:8, a number or a list");
+}
+
+}  // namespace
+
+Shard parse_shard(const std::string& text) {
+  const auto slash = text.find('/');
+  Shard s;
+  bool ok = slash != std::string::npos;
+  if (ok) {
+    try {
+      std::size_t a = 0, b = 0;
+      s.index = std::stoi(text.substr(0, slash), &a);
+      s.count = std::stoi(text.substr(slash + 1), &b);
+      ok = a == slash && b == text.size() - slash - 1;
+    } catch (const std::exception&) {
+      ok = false;
+    }
+  }
+  if (!ok) throw ConfigError("shard '" + text + "' must be K/N, e.g. 2/8 for the second of eight parts");
+  if (s.count < 1 || s.index < 1 || s.index > s.count)
+    throw ConfigError("shard " + text + ": K must be between 1 and N (N >= 1), e.g. 1/" +
+                      std::to_string(std::max(1, s.count)));
+  return s;
+}
+
+void apply_yaml_text(const std::string& text, const std::string& source, CollectSettings& s) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source + ": not valid YAML: " + e.what());
+  }
+  if (root.IsNull()) return;
+  if (!root.IsMap()) throw ConfigError(source + ": expected a mapping of setting names to values (e.g. `repeats: 3`)");
+  std::vector<std::string> problems;
+  for (const auto& kv : root) {
+    const std::string raw_key = kv.first.as<std::string>();
+    const std::string key = normalise_key(raw_key);
+    const YAML::Node& v = kv.second;
+    try {
+      if (key == "layers") s.layers = string_list(v);
+      else if (key == "sampler") s.sampler = scalar<std::string>(v, "random or grid");
+      else if (key == "configs") s.configs = scalar<std::uint64_t>(v, "a count >= 1");
+      else if (key == "seed") s.seed = scalar<std::uint64_t>(v, "a non-negative integer");
+      else if (key == "ranges" || key == "range") {
+        if (v.IsMap()) {
+          for (const auto& r : v) s.ranges.push_back(r.first.as<std::string>() + "=" + range_text(r.second));
+        } else if (v.IsSequence()) {
+          for (const auto& r : v) s.ranges.push_back(scalar<std::string>(r, "a name=lo:hi entry"));
+        } else {
+          throw ConfigError("expected a mapping such as {batch_size: \"1:8\", conv2d.kernel_size: [1, 3]}");
+        }
+      } else if (key == "from-architectures") s.from_architectures = string_list(v);
+      else if (key == "architectures") s.architectures = string_list(v);
+      else if (key == "batch-sizes") {
+        s.batch_sizes.clear();
+        for (const auto& b : string_list(v)) {
+          try {
+            s.batch_sizes.push_back(std::stoll(b));
+          } catch (const std::exception&) {
+            throw ConfigError("batch size '" + b + "' is not an integer");
+          }
+        }
+      } else if (key == "with-layers") s.with_layers = scalar<bool>(v, "true or false");
+      else if (key == "repeats") s.repeats = scalar<int>(v, "an integer >= 1");
+      else if (key == "min-time") s.min_time_s = scalar<double>(v, "seconds");
+      else if (key == "min-passes") s.min_passes = scalar<int>(v, "an integer >= 1");
+      else if (key == "warmup") s.warmup = scalar<int>(v, "an integer >= 0");
+      else if (key == "threads") s.threads = scalar<int>(v, "an integer >= 1");
+      else if (key == "idle-seconds") s.idle_seconds = scalar<double>(v, "seconds");
+      else if (key == "memory-limit-mb") s.memory_limit_mb = scalar<double>(v, "megabytes");
+      else if (key == "max-pass-seconds") s.max_pass_seconds = scalar<double>(v, "seconds");
+      else if (key == "shard") s.shard = parse_shard(scalar<std::string>(v, "K/N"));
+      else if (key == "sensor") s.sensor = scalar<std::string>(v, "a sensor name");
+      else if (key == "powercap-root") s.sensor_options.powercap_root = scalar<std::string>(v, "a path");
+      else if (key == "perf-root") s.sensor_options.perf_root = scalar<std::string>(v, "a path");
+      else if (key == "nvml-library") s.sensor_options.nvml_library = scalar<std::string>(v, "a path");
+      else if (key == "watts-per-core") s.sensor_options.watts_per_core = scalar<double>(v, "watts");
+      else if (key == "db") s.db = scalar<std::string>(v, "a file path");
+      else if (key == "dry-run") s.dry_run = scalar<bool>(v, "true or false");
+      else
+        throw ConfigError("unknown setting; known: layers, sampler, configs, seed, ranges, from-architectures, "
+                          "architectures, batch-sizes, with-layers, repeats, min-time, min-passes, warmup, threads, "
+                          "idle-seconds, memory-limit-mb, max-pass-seconds, shard, sensor, powercap-root, perf-root, "
+                          "nvml-library, watts-per-core, db, dry-run");
+    } catch (const ConfigError& e) {
+      const auto line = kv.first.Mark().line + 1;
+      problems.push_back(source + ":" + std::to_string(line) + ": " + raw_key + ": " + e.what());
+    } catch (const YAML::Exception& e) {
+      const auto line = kv.first.Mark().line + 1;
+      problems.push_back(source + ":" + std::to_string(line) + ": " + raw_key + ": " + e.what());
+    }
+  }
+  if (!problems.empty()) throw ConfigError(problems);
+}
+
+void apply_yaml_file(const std::string& path, CollectSettings& s) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot read config file " + path + "; check the path (--config FILE.yaml)");
+  std::ostringstream text;
+  text << in.rdbuf();
+  apply_yaml_text(text.str(), path, s);
+}
+
+std::vector<std::string> selected_collectors(const CollectSettings& s) {
+  register_builtin_collectors();
+  std::set<std::string> wanted(s.layers.begin(), s.layers.end());
+  if (!s.architectures.empty()) wanted.insert("architectures");
+  std::vector<std::string> out;
+  for (const auto& name : collector_registry().names())
+    if (wanted.count(name)) out.push_back(name);
+  return out;
+}
+
+void validate(const CollectSettings& s) {
+  register_builtin_collectors();
+  std::vector<std::string> problems;
+  for (const auto& name : s.layers)
+    if (!collector_registry().contains(name))
+      problems.push_back("unknown layer type '" + name + "' in --layers; collectors: " + collector_registry().names_joined());
+  std::set<std::string> seen;
+  for (const auto& name : s.layers)
+    if (!seen.insert(name).second) problems.push_back("--layers names '" + name + "' twice");
+  const auto selected = selected_collectors(s);
+  if (selected.empty())
+    problems.push_back("nothing to collect: choose layer types with --layers (" + collector_registry().names_joined() +
+                       ") or networks with --architectures");
+  if (s.sampler != "random" && s.sampler != "grid")
+    problems.push_back("sampler '" + s.sampler + "' is unknown; use random or grid");
+  if (s.configs && *s.configs < 1) problems.push_back("--configs must be >= 1");
+  if (s.configs && s.sampler == "grid")
+    problems.push_back("--configs applies to the random sampler; the grid measures every valid point of the ranges");
+  if (s.configs && !s.from_architectures.empty())
+    problems.push_back("--configs applies to the random sampler; --from-architectures takes every distinct layer");
+  for (const auto& list : {s.from_architectures, s.architectures})
+    for (const auto& a : list)
+      if (!arch::in_zoo(a)) {
+        std::string names;
+        for (const auto& n : arch::zoo_names()) names += (names.empty() ? "" : ", ") + n;
+        problems.push_back("unknown built-in architecture '" + a + "'; built-in: " + names);
+      }
+  if (std::find(s.layers.begin(), s.layers.end(), "architectures") != s.layers.end() && s.architectures.empty())
+    problems.push_back("--layers architectures needs --architectures NAME,... to say which networks");
+  for (auto b : s.batch_sizes)
+    if (b < 1) problems.push_back("batch size " + std::to_string(b) + " in --batch-sizes must be >= 1");
+  if (!s.batch_sizes.empty() && s.architectures.empty() && s.from_architectures.empty())
+    problems.push_back("--batch-sizes applies to --architectures and --from-architectures; sample batch_size with "
+                       "--range batch_size=lo:hi instead");
+  if (!s.from_architectures.empty())
+    for (const auto& name : s.layers)
+      if (name != "architectures" && !layers::is_configurable(name))
+        problems.push_back("--from-architectures cannot take configurations for '" + name + "'");
+  std::vector<std::string> types;
+  for (const auto& n : selected)
+    if (layers::is_configurable(n)) types.push_back(n);
+  check_overrides(s.ranges, types, problems);
+  for (const auto& name : types) {
+    resolve_ranges(collector(name), s.ranges, problems);
+  }
+  if (s.repeats < 1) problems.push_back("--repeats " + std::to_string(s.repeats) + " must be >= 1");
+  if (s.min_time_s && !(*s.min_time_s > 0)) problems.push_back("--min-time must be > 0 seconds");
+  if (s.min_passes < 1) problems.push_back("--min-passes " + std::to_string(s.min_passes) + " must be >= 1");
+  if (s.warmup < 0) problems.push_back("--warmup " + std::to_string(s.warmup) + " must be >= 0");
+  if (s.threads && *s.threads < 1) problems.push_back("--threads " + std::to_string(*s.threads) + " must be >= 1");
+  if (!(s.idle_seconds >= 0)) problems.push_back("--idle-seconds must be >= 0 (0 skips the idle baseline)");
+  if (s.memory_limit_mb && !(*s.memory_limit_mb > 0)) problems.push_back("--memory-limit-mb must be > 0");
+  if (!(s.max_pass_seconds > 0)) problems.push_back("--max-pass-seconds must be > 0");
+  if (s.shard.count < 1 || s.shard.index < 1 || s.shard.index > s.shard.count)
+    problems.push_back("--shard " + s.shard.to_string() + ": K must be between 1 and N");
+  if (!s.dry_run && s.db.empty()) problems.push_back("--db FILE is required (where measurements are stored)");
+  if (!problems.empty()) throw ConfigError(join_problems("invalid collect settings:", problems));
+}
+
+double min_time_for_sensor(double update_interval_s) {
+  return std::max(0.2, 100.0 * std::max(0.0, update_interval_s));
+}
+
+std::string settings_json(const CollectSettings& s, const ResolvedSettings& r) {
+  nlohmann::json j;  // std::map underneath: keys come out sorted, so the text is canonical
+  const auto selected = selected_collectors(s);
+  j["collectors"] = selected;
+  j["sampler"] = s.from_architectures.empty() ? s.sampler : "from-architectures";
+  j["seed"] = s.seed;
+  j["configs"] = s.configs.value_or(kDefaultConfigs);
+  nlohmann::json ranges = nlohmann::json::object();
+  std::vector<std::string> ignored;
+  for (const auto& name : selected) {
+    if (!layers::is_configurable(name)) continue;
+    nlohmann::json per = nlohmann::json::object();
+    for (const auto& range : resolve_ranges(collector(name), s.ranges, ignored)) per[range.name] = range.to_string();
+    ranges[name] = per;
+  }
+  j["ranges"] = ranges;
+  j["from_architectures"] = s.from_architectures;
+  j["architectures"] = s.architectures;
+  j["batch_sizes"] = s.batch_sizes.empty() ? kDefaultBatchSizes : s.batch_sizes;
+  j["with_layers"] = s.with_layers;
+  j["repeats"] = s.repeats;
+  j["min_time_s"] = r.min_time_s;
+  j["min_passes"] = s.min_passes;
+  j["warmup"] = s.warmup;
+  j["threads"] = r.threads;
+  j["idle_seconds"] = s.idle_seconds;
+  // "auto" (half of MemAvailable) is stored as such: free memory differs between a run and its resume.
+  j["memory_limit_mb"] = s.memory_limit_mb ? nlohmann::json(*s.memory_limit_mb) : nlohmann::json("auto");
+  j["max_pass_seconds"] = s.max_pass_seconds;
+  j["shard"] = s.shard.to_string();
+  j["sensor"] = r.sensor;
+  if (r.sensor == "estimated") j["watts_per_core"] = s.sensor_options.watts_per_core;
+  return j.dump();
+}
+
+std::string settings_hash(const std::string& text) { return storage::stable_hash(text); }
+
+}  // namespace dle::collect
