@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -113,6 +114,9 @@ storage::MeasurementRecord skipped_record(const PlanItem& item, int repeat, cons
   m.estimated = sensor.estimated();
   m.status = "skipped";
   m.note = why;
+  // Nothing was measured: no figure rather than a 0 J that could be read as one (export writes null).
+  const double none = std::numeric_limits<double>::quiet_NaN();
+  m.duration_s = m.energy_j = m.energy_per_pass_j = m.net_energy_per_pass_j = none;
   m.created_at = sys::utc_now_iso8601();
   return m;
 }
