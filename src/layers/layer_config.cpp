@@ -115,41 +115,52 @@ LayerConfig to_config(const LayerInstance& inst) {
 LayerInstance from_config(const LayerConfig& config) {
   const auto& names = config_params(config.type);
   std::vector<std::string> problems;
-  std::map<std::string, std::int64_t> v;
-  for (const auto& n : names) {
-    if (!config.has(n)) {
+  // Values in schema order (at most 7); a small array instead of a map keeps this cheap, since the estimator
+  // and the feature extractors call it for every layer they prepare.
+  std::int64_t values[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto& n = names[i];
+    const std::pair<std::string, double>* found = nullptr;
+    for (const auto& kv : config.values)
+      if (kv.first == n) found = &kv;
+    if (!found) {
       problems.push_back(config.type + ": missing parameter " + n);
       continue;
     }
-    const double x = config.get(n);
+    const double x = found->second;
     if (!(x == std::floor(x)) || !std::isfinite(x)) {
       problems.push_back(config.type + ": " + n + " " + number_text(x) + " must be an integer");
       continue;
     }
-    v[n] = static_cast<std::int64_t>(x);
+    values[i] = static_cast<std::int64_t>(x);
   }
+  auto v = [&](const char* name) -> std::int64_t {
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return values[i];
+    return 0;
+  };
   if (!problems.empty()) throw ConfigError(problems);
-  if (v["batch_size"] < 1) problems.push_back(config.type + ": batch_size " + std::to_string(v["batch_size"]) + " must be >= 1");
+  if (v("batch_size") < 1) problems.push_back(config.type + ": batch_size " + std::to_string(v("batch_size")) + " must be >= 1");
 
   LayerInstance inst;
-  inst.batch = v["batch_size"];
+  inst.batch = v("batch_size");
   const std::string& t = config.type;
   if (t == "conv2d" || t == "maxpool2d") {
-    if (v["image_size"] < 1) problems.push_back(t + ": image_size " + std::to_string(v["image_size"]) + " must be >= 1");
-    if (v["in_channels"] < 1) problems.push_back(t + ": in_channels " + std::to_string(v["in_channels"]) + " must be >= 1");
-    inst.input = {v["in_channels"], v["image_size"], v["image_size"]};
+    if (v("image_size") < 1) problems.push_back(t + ": image_size " + std::to_string(v("image_size")) + " must be >= 1");
+    if (v("in_channels") < 1) problems.push_back(t + ": in_channels " + std::to_string(v("in_channels")) + " must be >= 1");
+    inst.input = {v("in_channels"), v("image_size"), v("image_size")};
     if (t == "conv2d") {
-      inst.spec = Conv2dSpec{v["in_channels"], v["out_channels"], v["kernel_size"], v["stride"], v["padding"], 1, true};
+      inst.spec = Conv2dSpec{v("in_channels"), v("out_channels"), v("kernel_size"), v("stride"), v("padding"), 1, true};
     } else {
-      inst.spec = MaxPool2dSpec{v["kernel_size"], v["stride"], v["padding"]};
-      if (v["stride"] < 1) problems.push_back(t + ": stride " + std::to_string(v["stride"]) + " must be >= 1");
+      inst.spec = MaxPool2dSpec{v("kernel_size"), v("stride"), v("padding")};
+      if (v("stride") < 1) problems.push_back(t + ": stride " + std::to_string(v("stride")) + " must be >= 1");
     }
   } else if (t == "linear") {
-    inst.input = {v["input_size"]};
-    inst.spec = LinearSpec{v["input_size"], v["output_size"], true};
+    inst.input = {v("input_size")};
+    inst.spec = LinearSpec{v("input_size"), v("output_size"), true};
   } else {
-    if (v["input_size"] < 1) problems.push_back(t + ": input_size " + std::to_string(v["input_size"]) + " must be >= 1");
-    inst.input = {v["input_size"]};
+    if (v("input_size") < 1) problems.push_back(t + ": input_size " + std::to_string(v("input_size")) + " must be >= 1");
+    inst.input = {v("input_size")};
     if (t == "relu") inst.spec = ReLUSpec{config.has("inplace") && config.get("inplace") != 0.0};
     else if (t == "sigmoid") inst.spec = SigmoidSpec{};
     else if (t == "tanh") inst.spec = TanhSpec{};
@@ -169,8 +180,8 @@ bool writes_in_place(const LayerConfig& config) {
 }
 
 Counts config_counts(const LayerConfig& config) {
-  const LayerInstance inst = from_config(config);
-  return counts(inst.spec, inst.input, inst.batch);
+  const LayerInstance inst = from_config(config);  // validates
+  return counts_of_valid(inst.spec, inst.input, inst.batch);
 }
 
 }  // namespace dle::layers

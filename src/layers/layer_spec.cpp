@@ -327,11 +327,18 @@ Shape output_shape(const LayerSpec& spec, const Shape& input) {
 }
 
 Counts counts(const LayerSpec& spec, const Shape& input, std::int64_t batch, std::int64_t element_bytes) {
-  const Shape out = output_shape(spec, input);  // validates
-  Counts c = dispatch(spec, [&](const auto& s, auto ops) { return decltype(ops)::counts(s, input, batch, element_bytes); });
-  c.inputs = batch * elements(input);
-  c.outputs = batch * elements(out);
-  return c;
+  output_shape(spec, input);  // validates
+  return counts_of_valid(spec, input, batch, element_bytes);
+}
+
+Counts counts_of_valid(const LayerSpec& spec, const Shape& input, std::int64_t batch, std::int64_t element_bytes) {
+  return dispatch(spec, [&](const auto& s, auto ops) {
+    using O = decltype(ops);
+    Counts c = O::counts(s, input, batch, element_bytes);
+    c.inputs = batch * elements(input);
+    c.outputs = batch * elements(O::output(s, input));
+    return c;
+  });
 }
 
 bool is_zero_work(const LayerSpec& spec, const Shape& input) {
