@@ -19,10 +19,11 @@ struct CollectFlags {
   std::string config;
   std::vector<std::string> layers, ranges, from_architectures, architectures;
   std::vector<long long> batch_sizes;
-  std::string sampler, shard, sensor, powercap_root, perf_root, nvml_library, db;
+  std::string sampler, shard, sensor, db;
+  SensorFlags sensor_flags;
   unsigned long long configs = 0, seed = 0;
   int repeats = 0, min_passes = 0, warmup = 0, threads = 0;
-  double min_time = 0, idle_seconds = 0, memory_limit_mb = 0, max_pass_seconds = 0, watts_per_core = 0;
+  double min_time = 0, idle_seconds = 0, memory_limit_mb = 0, max_pass_seconds = 0;
   bool with_layers = true, dry_run = false, list = false;
   std::map<std::string, CLI::Option*> opt;
   bool given(const std::string& name) const { return opt.at(name)->count() > 0; }
@@ -42,7 +43,7 @@ void list_collectors(std::ostream& out) {
   }
 }
 
-void run_collect(const CollectFlags& f) {
+void run_collect(const CLI::App& sub, const CollectFlags& f) {
   if (f.list) {
     list_collectors(std::cout);
     return;
@@ -69,13 +70,7 @@ void run_collect(const CollectFlags& f) {
   if (f.given("--max-pass-seconds")) s.max_pass_seconds = f.max_pass_seconds;
   if (f.given("--shard")) s.shard = collect::parse_shard(f.shard);
   if (f.given("--sensor")) s.sensor = f.sensor;
-  if (f.given("--powercap-root")) s.sensor_options.powercap_root = f.powercap_root;
-  if (f.given("--perf-root")) s.sensor_options.perf_root = f.perf_root;
-  if (f.given("--nvml-library")) s.sensor_options.nvml_library = f.nvml_library;
-  if (f.given("--watts-per-core")) {
-    sensors::check_watts_per_core(f.watts_per_core, "--watts-per-core");
-    s.sensor_options.watts_per_core = f.watts_per_core;
-  }
+  apply_sensor_flags(sub, f.sensor_flags, s.sensor_options);
   if (f.given("--db")) s.db = f.db;
   if (f.given("--dry-run")) s.dry_run = f.dry_run;
   collect::run_collection(s, std::cout, std::cerr, collect::stderr_is_tty());
@@ -128,15 +123,12 @@ void setup_collect(CLI::App& app) {
                                             "A pass longer than this ends its configuration's repeats (default 60)");
   o["--shard"] = sub->add_option("--shard", f->shard, "Collect part K of N of the plan, e.g. 2/8 (default 1/1)");
   o["--sensor"] = sub->add_option("--sensor", f->sensor, "Energy sensor: auto, rapl, perf, nvml, estimated (default auto)");
-  o["--powercap-root"] = sub->add_option("--powercap-root", f->powercap_root, "Powercap sysfs root (rapl sensor)");
-  o["--perf-root"] = sub->add_option("--perf-root", f->perf_root, "perf event_source root (perf sensor)");
-  o["--nvml-library"] = sub->add_option("--nvml-library", f->nvml_library, "NVML library to load (nvml sensor)");
-  o["--watts-per-core"] = sub->add_option("--watts-per-core", f->watts_per_core, "Estimated sensor: watts per busy core");
+  add_sensor_flags(*sub, f->sensor_flags);
   o["--db"] = sub->add_option("--db", f->db, "SQLite database to store measurements in (created if missing)");
   o["--dry-run"] = sub->add_flag("--dry-run", f->dry_run, "Print the plan (counts, estimated time) and exit");
   sub->add_option("--config", f->config, "YAML file setting any of these flags (flags override it)");
   o["--list"] = sub->add_flag("--list", f->list, "List the collectors, their default ranges and rules, and exit");
-  sub->callback([f] { run_collect(*f); });
+  sub->callback([f, sub] { run_collect(*sub, *f); });
 }
 
 }  // namespace dle::cli

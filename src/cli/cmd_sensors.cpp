@@ -24,6 +24,11 @@ void add_sensor_flags(CLI::App& sub, SensorFlags& flags) {
 
 sensors::SensorOptions sensor_options_from(const CLI::App& sub, const SensorFlags& flags) {
   sensors::SensorOptions o = sensors::SensorOptions::from_environment();
+  apply_sensor_flags(sub, flags, o);
+  return o;
+}
+
+void apply_sensor_flags(const CLI::App& sub, const SensorFlags& flags, sensors::SensorOptions& o) {
   if (sub.count("--powercap-root")) o.powercap_root = flags.powercap_root;
   if (sub.count("--perf-root")) o.perf_root = flags.perf_root;
   if (sub.count("--nvml-library")) o.nvml_library = flags.nvml_library;
@@ -31,7 +36,6 @@ sensors::SensorOptions sensor_options_from(const CLI::App& sub, const SensorFlag
     sensors::check_watts_per_core(flags.watts_per_core, "--watts-per-core");
     o.watts_per_core = flags.watts_per_core;
   }
-  return o;
 }
 
 namespace {

@@ -35,6 +35,8 @@ struct SensorFlags {
 };
 void add_sensor_flags(CLI::App& sub, SensorFlags& flags);
 sensors::SensorOptions sensor_options_from(const CLI::App& sub, const SensorFlags& flags);
+// The flags given on `sub`'s command line, applied over `options` (for commands with their own layering).
+void apply_sensor_flags(const CLI::App& sub, const SensorFlags& flags, sensors::SensorOptions& options);
 void setup_import(CLI::App& app);
 void setup_export(CLI::App& app);
 void setup_merge(CLI::App& app);

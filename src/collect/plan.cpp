@@ -5,22 +5,11 @@
 #include "collect/collectors.hpp"
 #include "collect/sampling.hpp"
 #include "core/errors.hpp"
+#include "storage/network_configs.hpp"
 
 namespace dle::collect {
 
 namespace {
-
-// Config of a network layer without a measurement schema (dropout, flatten, adaptiveavgpool2d):
-// batch_size followed by its spec's parameters.
-layers::LayerConfig network_layer_config(const layers::LayerSpec& spec, const layers::Shape& input, std::int64_t batch) {
-  const std::string type = layers::type_name(spec);
-  if (layers::is_configurable(type)) return layers::to_config(layers::LayerInstance{spec, input, batch});
-  layers::LayerConfig c;
-  c.type = type;
-  c.set("batch_size", static_cast<double>(batch));
-  for (const auto& p : layers::params(spec)) c.set(p.name, p.value);
-  return c;
-}
 
 void add_architecture_items(const CollectSettings& s, std::vector<PlanItem>& items) {
   const auto batches = s.batch_sizes.empty() ? kDefaultBatchSizes : s.batch_sizes;
@@ -30,8 +19,7 @@ void add_architecture_items(const CollectSettings& s, std::vector<PlanItem>& ite
       const auto inferred = arch::infer(a, batch);
       PlanItem net;
       net.kind = storage::MeasurementKind::kNetwork;
-      net.config.type = "network";
-      net.config.set("batch_size", static_cast<double>(batch));
+      net.config = storage::network_config(batch);
       net.architecture = name;
       net.batch = batch;
       net.collector = "architectures";
@@ -40,7 +28,7 @@ void add_architecture_items(const CollectSettings& s, std::vector<PlanItem>& ite
       for (const auto& l : inferred.layers) {
         PlanItem item;
         item.kind = storage::MeasurementKind::kNetworkLayer;
-        item.config = network_layer_config(l.spec, l.input, batch);
+        item.config = storage::network_layer_config(l, batch);
         item.architecture = name;
         item.layer_index = static_cast<int>(l.index);
         item.batch = batch;
