@@ -57,6 +57,12 @@ const std::vector<GroupDef>& group_defs() {
        [](const std::string&) { return std::vector<std::string>{"log1p(inputs)", "log1p(outputs)"}; }},
       {{"fresh", "fresh_outputs: output elements written to freshly mapped memory (0 in place)"},
        [](const std::string&) { return std::vector<std::string>{"fresh_outputs"}; }},
+      {{"traffic", "traffic: bytes through write-allocate caches (in place 8, out of place 12 per activation element)"},
+       [](const std::string&) { return std::vector<std::string>{"traffic"}; }},
+      {{"log1p_stride", "log1p(stride) (conv2d, maxpool2d)"},
+       [](const std::string&) { return std::vector<std::string>{"log1p(stride)"}; }},
+      {{"log1p_kernel", "log1p(kernel_size) (conv2d, maxpool2d)"},
+       [](const std::string&) { return std::vector<std::string>{"log1p(kernel_size)"}; }},
   };
   return g;
 }
@@ -69,6 +75,11 @@ std::string group_names() {
 
 }  // namespace
 
+double traffic_bytes(const layers::LayerConfig& config, const layers::Counts& counts) {
+  const double rfo = layers::writes_in_place(config) ? 0.0 : 4.0 * static_cast<double>(counts.outputs);
+  return static_cast<double>(counts.bytes) + rfo;
+}
+
 const std::vector<FeatureInfo>& derived_quantities() {
   static const std::vector<FeatureInfo> d = {
       {"macs", "layers::Counts::ops: MACs for conv2d and linear (no bias), window comparisons for maxpool2d, "
@@ -80,6 +91,8 @@ const std::vector<FeatureInfo>& derived_quantities() {
       {"outputs", "layers::Counts::outputs: output elements of the whole batch"},
       {"fresh_outputs", "output elements when the layer writes a new buffer of more than 32 MiB (fresh mmap'd pages, "
                         "zero-filled by the kernel on every pass); 0 for smaller outputs and in-place layers"},
+      {"traffic", "bytes through write-allocate caches: bytes, plus 4 per output element (read for ownership) when the "
+                  "layer writes a new buffer; 8 bytes per element for an in-place activation, 12 out of place"},
   };
   return d;
 }
@@ -97,7 +110,9 @@ const std::vector<std::string>& study_feature_sets() {
   static const std::vector<std::string> s = {"macs",       "macs+bytes",      "macs+batch_size",  "base",
                                              "log1p",      "base+log1p",      "log1p+macs",       "base+log1p+macs",
                                              "log1p+log1p_macs", "log1p_macs+log1p_bytes", "log1p_macs+log1p_io",
-                                             "macs+fresh"};
+                                             "macs+fresh", "traffic+fresh",
+                                             "log1p_macs+log1p_io+log1p_stride",
+                                             "log1p_macs+log1p_io+log1p_kernel+log1p_stride"};
   return s;
 }
 
@@ -146,11 +161,13 @@ FeatureExtractor::FeatureExtractor(std::string type, std::vector<std::string> co
       s.kind = Kind::kOutputs;
     } else if (inner == "fresh_outputs") {
       s.kind = Kind::kFreshOutputs;
+    } else if (inner == "traffic") {
+      s.kind = Kind::kTraffic;
     } else {
       std::string valid;
       for (const auto& p : params) valid += p + ", ";
       problems.push_back(type_ + ": unknown feature '" + name + "'; features are " + valid +
-                         "macs, bytes, paper_macs, inputs, outputs, fresh_outputs or log1p(<one of them>)");
+                         "macs, bytes, paper_macs, inputs, outputs, fresh_outputs, traffic or log1p(<one of them>)");
       continue;
     }
     if (s.kind != Kind::kParam) needs_counts_ = true;
@@ -177,6 +194,7 @@ void FeatureExtractor::extract(const layers::LayerConfig& config, double* out) c
         v = (!layers::writes_in_place(config) && out * 4.0 > kFreshBufferBytes) ? out : 0.0;
         break;
       }
+      case Kind::kTraffic: v = traffic_bytes(config, counts); break;
     }
     out[i] = s.log1p ? std::log1p(v) : v;
   }

@@ -7,7 +7,8 @@
 //                                               window comparisons for maxpool2d, elements for activations),
 //                                      "bytes" (Counts::bytes: input + output + weights, float32),
 //                                      "paper_macs" (the `macs` column of the paper's data; see derived table),
-//                                      "inputs", "outputs" (elements of the batch), "fresh_outputs" (see below)
+//                                      "inputs", "outputs" (elements of the batch), "fresh_outputs" (see below),
+//                                      "traffic" (bytes through the memory hierarchy; see below)
 //   * "log1p(<either of the above>)".
 // Feature groups name families of columns ("base" = every schema parameter, "log1p" = log1p of each, ...);
 // a feature set is groups joined by '+', e.g. "base+log1p+macs", expanded per type in that order.
@@ -29,7 +30,15 @@ struct FeatureInfo {
 // threshold, 32 MiB on 64-bit): the kernel zero-fills them page by page, which an in-place layer avoids.
 inline constexpr double kFreshBufferBytes = 32.0 * 1024 * 1024;
 
-// Derived quantities ("macs", "bytes", "paper_macs", "inputs", "outputs", "fresh_outputs") with what they count.
+// Bytes a layer moves through write-allocate caches: it reads its input and weights and writes its output, and
+// an output written to a new buffer is first read for ownership (one more read per output element). A layer
+// working in place writes back the lines it has just read, so it moves `bytes` (input + output + weights); one
+// writing a new buffer moves `bytes` + 4 per output element. For an elementwise activation that is 8 bytes per
+// element in place and 12 out of place.
+double traffic_bytes(const layers::LayerConfig& config, const layers::Counts& counts);
+
+// Derived quantities ("macs", "bytes", "paper_macs", "inputs", "outputs", "fresh_outputs", "traffic") with what
+// they count.
 const std::vector<FeatureInfo>& derived_quantities();
 // Feature groups usable in a feature set, with their meaning.
 const std::vector<FeatureInfo>& feature_groups();
@@ -54,7 +63,7 @@ class FeatureExtractor {
   Matrix extract(const std::vector<layers::LayerConfig>& configs) const;
 
  private:
-  enum class Kind { kParam, kMacs, kBytes, kPaperMacs, kInputs, kOutputs, kFreshOutputs };
+  enum class Kind { kParam, kMacs, kBytes, kPaperMacs, kInputs, kOutputs, kFreshOutputs, kTraffic };
   struct Source {
     Kind kind = Kind::kParam;
     std::string param;

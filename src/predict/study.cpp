@@ -47,6 +47,17 @@ StudyResult run_study(const TrainingSet& set, const StudySettings& settings) {
     throw FitError(set.type + ": " + std::to_string(r.rows) + " configurations are too few for cross-validation; measure more");
 
   std::vector<ModelSpec> candidates = settings.candidates.empty() ? study_candidates() : settings.candidates;
+  // A feature set naming a parameter the type does not have (log1p(stride) for linear) does not apply to it.
+  candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                  [&](const ModelSpec& spec) {
+                                    try {
+                                      FeatureExtractor(set.type, expand_feature_set(set.type, spec.feature_set));
+                                      return false;
+                                    } catch (const ConfigError&) {
+                                      return true;
+                                    }
+                                  }),
+                   candidates.end());
   const RecipeEntry* chosen = settings.recipe ? settings.recipe->find(set.type) : nullptr;
   if (chosen && std::find(candidates.begin(), candidates.end(), chosen->spec) == candidates.end())
     candidates.push_back(chosen->spec);

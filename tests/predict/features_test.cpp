@@ -57,6 +57,48 @@ TEST(FeatureExtractor, PaperMacsOfMaxPoolIsHalfTheComparisonsRoundedDown) {
   EXPECT_EQ(v[1], 4.0);
 }
 
+TEST(FeatureExtractor, TrafficAndFreshOutputsDependOnInPlace) {
+  const FeatureExtractor fx("relu", {"bytes", "traffic", "fresh_outputs"});
+  double v[3];
+  // 2 x 1000 elements, out of place: reads 8000 B, writes 8000 B, reads the new output for ownership 8000 B.
+  fx.extract({"relu", {{"batch_size", 2}, {"input_size", 1000}}}, v);
+  EXPECT_EQ(v[0], 16000.0);
+  EXPECT_EQ(v[1], 24000.0);
+  EXPECT_EQ(v[2], 0.0);  // 8000 B output: far below the 32 MiB fresh-mmap threshold
+  // In place: the lines just read are written back, no new buffer.
+  fx.extract({"relu", {{"batch_size", 2}, {"input_size", 1000}, {"inplace", 1}}}, v);
+  EXPECT_EQ(v[0], 16000.0);
+  EXPECT_EQ(v[1], 16000.0);
+  EXPECT_EQ(v[2], 0.0);
+  // 4 x 2^21 elements = 32 MiB exactly is not above the threshold; one more element per sample is.
+  fx.extract({"relu", {{"batch_size", 4}, {"input_size", 2097152}}}, v);
+  EXPECT_EQ(v[1], 12.0 * 4 * 2097152);
+  EXPECT_EQ(v[2], 0.0);
+  fx.extract({"relu", {{"batch_size", 4}, {"input_size", 2097153}}}, v);
+  EXPECT_EQ(v[2], 4.0 * 2097153);
+  fx.extract({"relu", {{"batch_size", 4}, {"input_size", 2097153}, {"inplace", 1}}}, v);
+  EXPECT_EQ(v[1], 8.0 * 4 * 2097153);
+  EXPECT_EQ(v[2], 0.0);
+  // A convolution writes a new buffer: traffic = bytes + 4 per output element (2 x 5 x 8 x 8 = 640).
+  const FeatureExtractor cfx("conv2d", {"bytes", "traffic"});
+  cfx.extract(conv(2, 8, 3, 4, 5, 1, 1), v);
+  EXPECT_EQ(v[1], v[0] + 4.0 * 640);
+}
+
+TEST(FeatureSets, StrideAndKernelGroupsApplyToWindowedLayersOnly) {
+  EXPECT_EQ(expand_feature_set("conv2d", "log1p_macs+log1p_io+log1p_stride"),
+            (Names{"log1p(macs)", "log1p(inputs)", "log1p(outputs)", "log1p(stride)"}));
+  EXPECT_EQ(expand_feature_set("maxpool2d", "log1p_kernel+log1p_stride"),
+            (Names{"log1p(kernel_size)", "log1p(stride)"}));
+  // The group expands, but linear has no stride: the extractor names the column and the valid ones.
+  try {
+    FeatureExtractor("linear", expand_feature_set("linear", "log1p_macs+log1p_stride"));
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'log1p(stride)'"), std::string::npos) << e.what();
+  }
+}
+
 TEST(FeatureExtractor, MissingParameterIsAConfigError) {
   const FeatureExtractor fx("relu", {"batch_size", "input_size"});
   double v[2];
