@@ -86,5 +86,26 @@ TEST(ShippedPredictors, CoverEveryConfigurableTypeAndSayWhereTheyComeFrom) {
   EXPECT_FALSE(s.data_hash.empty());
 }
 
+// The shipped relu model charges joules per byte of traffic: in place 8 bytes per element, out of place 12 (plus
+// fresh pages above 32 MiB). Below that size an in-place ReLU costs exactly 2/3 of the same ReLU out of place,
+// and both grow linearly with the elements (no intercept).
+TEST(ShippedPredictors, InPlaceReluCostsTwoThirdsOfOutOfPlaceBelowTheFreshThreshold) {
+  if (!fs::exists(kShipped)) GTEST_SKIP() << kShipped << " is not there (scripts/make-default-predictors.sh writes it)";
+  const auto p = predict::PredictorSet::load(kShipped);
+  auto relu = [&](double batch, double elements, bool inplace) {
+    layers::LayerConfig c{"relu", {{"batch_size", batch}, {"input_size", elements}}};
+    if (inplace) c.values.emplace_back("inplace", 1.0);
+    return p.predict_j(c);
+  };
+  const double out_of_place = relu(8, 100000, false);  // 3.2 MB output: no fresh pages
+  EXPECT_GT(out_of_place, 0.0);
+  EXPECT_NEAR(relu(8, 100000, true) / out_of_place, 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(relu(16, 100000, false) / out_of_place, 2.0, 1e-12);
+  // Above 32 MiB the out-of-place output is on fresh pages and costs more per element; in place it does not.
+  const double big_out = relu(64, 1000000, false), big_in = relu(64, 1000000, true);
+  EXPECT_NEAR(big_in / relu(8, 1000000, true), 8.0, 1e-12);
+  EXPECT_GT(big_out / big_in, 1.5);
+}
+
 }  // namespace
 }  // namespace dle::estimate
