@@ -188,15 +188,19 @@ ValidationResult validate(const std::vector<storage::MeasurementRecord>& measure
 
   // Layers measured alone.
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> per_type;
-  std::map<std::pair<std::string, std::int64_t>, std::pair<double, int>> sums;  // additivity
+  struct LayerSum {
+    double energy_j = 0.0;
+    std::set<std::int64_t> indices;  // zoo layer indices measured alone
+  };
+  std::map<std::pair<std::string, std::int64_t>, LayerSum> sums;  // additivity
   for (const auto& [key, g] : layer_groups) {
     const auto& [name, batch, index] = key;
     const Estimator* est = resolve(name);
     if (est == nullptr) continue;
     const EstimateResult& e = estimate_of(*est, name, batch);
     auto& s = sums[{name, batch}];
-    s.first += combined(g);
-    s.second += 1;
+    s.energy_j += combined(g);
+    s.indices.insert(index);
     if (index < 0 || static_cast<std::size_t>(index) >= e.layers.size()) {
       r.skipped.push_back(name + " layer " + std::to_string(index) + " at batch size " + std::to_string(batch) +
                           ": no such layer (the network has " + std::to_string(e.layers.size()) + "); not compared");
@@ -242,11 +246,15 @@ ValidationResult validate(const std::vector<storage::MeasurementRecord>& measure
     a.architecture = key.first;
     a.batch = key.second;
     a.network_j = combined(n->second);
-    a.layers_sum_j = s.first;
-    a.layers_measured = s.second;
+    a.layers_sum_j = s.energy_j;
+    a.layers_measured = static_cast<int>(s.indices.size());
+    // The layers a source can measure alone: the paper's data has torchvision's leaf modules (no Flatten),
+    // `collect --architectures` every layer of the zoo network. A layer counts as expected when it is a
+    // torchvision leaf or when this source measured it.
     const arch::Architecture* arch_ptr = cache.architecture(key.first);
-    for (int leaf : arch::torchvision_leaf_indices(*arch_ptr))
-      if (leaf > 0) ++a.layers_expected;
+    const std::vector<int> leaves = arch::torchvision_leaf_indices(*arch_ptr);
+    for (std::size_t i = 0; i < leaves.size(); ++i)
+      if (leaves[i] > 0 || s.indices.count(static_cast<std::int64_t>(i))) ++a.layers_expected;
     a.difference_pct = error_pct(a.layers_sum_j, a.network_j);
     a.predicted_j = estimate_of(*est, key.first, key.second).energy_j;
     r.additivity.push_back(a);
