@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -48,6 +49,23 @@ std::int64_t default_memory_limit_bytes() {
     if (key == "MemAvailable:") return kb * 1024 / 2;
   }
   return 0;
+}
+
+double load_average_1min(const std::string& path) {
+  std::ifstream in(path);
+  double load = -1.0;
+  if (!(in >> load)) return -1.0;
+  return load;
+}
+
+std::string busy_cpu_warning(double load_1min, int threads, int cores) {
+  if (threads <= 1 || load_1min < 0.5) return "";
+  char load[32];
+  std::snprintf(load, sizeof load, "%.2f", load_1min);
+  return "warning: load average " + std::string(load) + " before collecting on " + std::to_string(cores) +
+         " cores: other processes are using the CPU, and LibTorch's " + std::to_string(threads) +
+         " threads wait for each other whenever one of them is descheduled, which can multiply the time and energy "
+         "of small layers many times over; collect on a quiet machine, or pass --threads 1";
 }
 
 WindowResult run_window(Prepared& prepared, sensors::Sensor& sensor, double min_time_s, std::int64_t min_passes,

@@ -27,6 +27,16 @@ struct Protocol {
 // Half of MemAvailable from /proc/meminfo (bytes); 0 when it cannot be read.
 std::int64_t default_memory_limit_bytes();
 
+// The 1-minute load average from `path` (/proc/loadavg); negative when it cannot be read.
+double load_average_1min(const std::string& path = "/proc/loadavg");
+
+// A warning when other processes keep the CPU busy before collecting with several LibTorch threads: the
+// threads of a parallel region wait for each other, so whenever the scheduler hands the core of one of them
+// to another process the whole pass waits a time slice (measured on a busy 2-core VM: a 193,600-element ReLU
+// took 8 ms per pass with 2 threads and 0.04 ms with 1). Empty when `threads` is 1, the load is unknown, or
+// it is below 0.5 (no other busy process).
+std::string busy_cpu_warning(double load_1min, int threads, int cores);
+
 struct WindowResult {
   sensors::Reading reading;
   std::int64_t passes = 0;

@@ -102,6 +102,8 @@ CollectOutcome run_collection(const CollectSettings& s, std::ostream& out, std::
   TorchPlugin plugin = TorchPlugin::load();
   Executor& executor = plugin.executor();
   executor.set_threads(resolved.threads);
+  if (const std::string w = busy_cpu_warning(load_average_1min(), resolved.threads, sys::online_cores()); !w.empty())
+    err << w << "\n";
 
   storage::Store store = storage::Store::open(s.db);
   if (auto existing = store.find_run_by_settings_hash(outcome.settings_hash)) {
