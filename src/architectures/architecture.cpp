@@ -136,17 +136,25 @@ InferredArchitecture infer(const Architecture& a, std::int64_t batch) {
   out.input = a.input;
   Shape shape = a.input;
   bool shape_known = !a.input.empty();
+  // An architecture search infers many candidates: no string is built and nothing is validated twice for
+  // a layer without problems.
+  out.layers.reserve(a.layers.size());
   for (size_t i = 0; i < a.layers.size(); ++i) {
     const auto& spec = a.layers[i];
-    const std::string where = where_of(i, type_name(spec));
     auto own = validate(spec);
-    for (const auto& p : own) problems.push_back(where + ": " + p);
+    if (!own.empty()) {
+      const std::string where = where_of(i, type_name(spec));
+      for (const auto& p : own) problems.push_back(where + ": " + p);
+    }
     if (!own.empty() || !shape_known) {
       shape_known = false;  // later layers' shapes cannot be checked
       continue;
     }
     auto fit = check_input(spec, shape);
-    for (const auto& p : fit) problems.push_back(where + ": " + p);
+    if (!fit.empty()) {
+      const std::string where = where_of(i, type_name(spec));
+      for (const auto& p : fit) problems.push_back(where + ": " + p);
+    }
     // A channel or feature mismatch still leaves the output shape defined, so checking can go on;
     // a kernel that does not fit or a wrong rank cannot.
     bool can_continue = true;
@@ -161,9 +169,9 @@ InferredArchitecture infer(const Architecture& a, std::int64_t batch) {
     l.spec = spec;
     l.input = shape;
     // Compute the output with the spec's own rules even when channels mismatched (reported above).
-    if (fit.empty()) {
-      l.output = output_shape(spec, shape);
-      l.counts = counts(spec, shape, batch < 1 ? 1 : batch);
+    if (fit.empty()) {  // validate() and check_input() found nothing: no need to check again
+      l.output = output_shape_of_valid(spec, shape);
+      l.counts = counts_of_valid(spec, shape, batch < 1 ? 1 : batch);
     } else {
       Shape fixed = shape;
       if (auto* c = std::get_if<Conv2dSpec>(&spec)) fixed[0] = c->in_channels;
@@ -173,7 +181,7 @@ InferredArchitecture infer(const Architecture& a, std::int64_t batch) {
     for (auto d : l.output)
       if (d < 1) shape_known = false;
     shape = l.output;
-    out.layers.push_back(l);
+    out.layers.push_back(std::move(l));
   }
   if (!problems.empty()) throw ConfigError(problems);
   for (const auto& l : out.layers) {

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <map>
+#include <variant>
 
 #include "core/errors.hpp"
 #include "core/units.hpp"
@@ -31,6 +33,17 @@ std::string fmt_j(double j) {
   return buf;
 }
 
+// LayerConfig equality (type and every name and value, in order), comparing the numbers first: layers of one
+// network mostly differ in a value, and a number compares faster than a name.
+bool same_config(const layers::LayerConfig& a, const layers::LayerConfig& b) {
+  if (a.values.size() != b.values.size()) return false;
+  for (std::size_t i = 0; i < a.values.size(); ++i)
+    if (a.values[i].second != b.values[i].second) return false;
+  for (std::size_t i = 0; i < a.values.size(); ++i)
+    if (a.values[i].first != b.values[i].first) return false;
+  return a.type == b.type;
+}
+
 std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
@@ -43,33 +56,52 @@ Estimator::Estimator(const arch::Architecture& architecture, const predict::Pred
                      bool allow_missing)
     : predictors_(&predictors), name_(architecture.name) {
   // Shapes are per sample, so one inference at batch 1 serves every batch size.
-  prepare(arch::infer(architecture, 1), allow_missing);
+  prepare(arch::infer(architecture, 1), allow_missing, Columns::kDerive);
 }
 
 Estimator::Estimator(const arch::InferredArchitecture& inferred, const predict::PredictorSet& predictors,
                      bool allow_missing)
     : predictors_(&predictors), name_(inferred.name) {
-  prepare(inferred, allow_missing);
+  prepare(inferred, allow_missing, Columns::kDerive);
 }
 
-void Estimator::prepare(const arch::InferredArchitecture& inferred, bool allow_missing) {
+Estimator::Estimator(const arch::InferredArchitecture& inferred, const predict::PredictorSet& predictors,
+                     bool allow_missing, Columns columns)
+    : predictors_(&predictors), name_(inferred.name) {
+  prepare(inferred, allow_missing, columns);
+}
+
+void Estimator::prepare(const arch::InferredArchitecture& inferred, bool allow_missing, Columns columns) {
   // type -> layer indices without a predictor, for one message listing all of them.
   std::map<std::string, std::vector<std::size_t>> missing;
   std::vector<std::string> unrepresentable;
   layers_.reserve(inferred.layers.size());
+  slots_.reserve(inferred.layers.size());
+  // Per layer kind (LayerSpec alternative): has it a measurement schema and a predictor? Looked up once per
+  // kind rather than once per layer. -1 = not looked up yet.
+  signed char predictable[std::variant_size_v<layers::LayerSpec>];
+  std::fill(std::begin(predictable), std::end(predictable), static_cast<signed char>(-1));
+  std::shared_ptr<const predict::LayerPredictor> predictor_of[std::variant_size_v<layers::LayerSpec>];
+  auto predictable_kind = [&](std::size_t kind, const std::string& type) {
+    if (predictable[kind] < 0) {
+      predictable[kind] = layers::is_configurable(type) && predictors_->has(type);
+      if (predictable[kind]) predictor_of[kind] = predictors_->get(type);
+    }
+    return predictable[kind] == 1;
+  };
   for (const auto& l : inferred.layers) {
     Layer layer;
-    layer.type = layers::type_name(l.spec);
+    const std::size_t kind = l.spec.index();
+    layer.type = layers::type_names()[kind];
     // MACs are linear in the batch size; the inferred counts may be at any batch.
     layer.macs_per_sample = inferred.batch > 0 ? l.counts.macs / inferred.batch : l.counts.macs;
     if (layers::is_zero_work(l.spec, l.input)) {
       layer.status = LayerStatus::kZeroWork;
       layer.note = layers::zero_work_reason(l.spec, l.input);
-    } else if (layers::is_configurable(layer.type) && predictors_->has(layer.type)) {
-      layers::LayerConfig config = layers::to_config(layers::LayerInstance{l.spec, l.input, 1});
+    } else if (predictable_kind(kind, layer.type)) {
+      layers::LayerConfig config = layers::to_config(l.spec, l.input, 1);
       std::size_t slot = 0;
-      while (slot < slots_.size() && !(slots_[slot].config.type == config.type && slots_[slot].config.values == config.values))
-        ++slot;
+      while (slot < slots_.size() && !same_config(slots_[slot].config, config)) ++slot;
       // The measurement schema is what the predictor sees; a layer it cannot describe exactly (grouped
       // convolution, non-square image) would be predicted as a different layer, so it is refused.
       const layers::Counts as_config = slot < slots_.size() ? slots_[slot].counts : layers::config_counts(config);
@@ -90,7 +122,8 @@ void Estimator::prepare(const arch::InferredArchitecture& inferred, bool allow_m
         Slot fresh;
         fresh.config = std::move(config);
         fresh.counts = as_config;
-        prepare_columns(fresh);
+        fresh.predictor = predictor_of[kind];
+        if (columns == Columns::kDerive) prepare_columns(fresh);  // else affine stays false: the predictor's own path
         slots_.push_back(std::move(fresh));
       }
       slots_[slot].uses += 1;
@@ -123,10 +156,19 @@ void Estimator::prepare(const arch::InferredArchitecture& inferred, bool allow_m
                        "layers and mark these 'not estimated'");
     throw ConfigError(problems);
   }
+  if (columns == Columns::kSkip && inferred.batch >= 1) {
+    // The one-shot estimate needs each distinct layer at one batch size: predict it now, on the slot's own
+    // configuration set to that batch size (no copy), through the predictor's own path.
+    for (auto& slot : slots_) {
+      slot.config.values[0].second = static_cast<double>(inferred.batch);
+      slot.predicted_j = slot.predictor->predict_j(slot.config);
+      slot.config.values[0].second = 1.0;
+      slot.predicted_batch = inferred.batch;
+    }
+  }
 }
 
 void Estimator::prepare_columns(Slot& slot) const {
-  slot.predictor = predictors_->get(slot.config.type);
   const predict::FeatureExtractor& fx = slot.predictor->extractor();
   slot.columns = fx.columns().size();
   if (slot.columns > kMaxColumns) return;
@@ -134,8 +176,9 @@ void Estimator::prepare_columns(Slot& slot) const {
   for (std::size_t c = 0; c < slot.columns; ++c) slot.log1p[c] = fx.columns()[c].compare(0, kLog.size(), kLog) == 0;
 
   // Raw columns at batch b, with log1p undone so that each should be affine in b.
+  // One copy of the configuration serves every batch size below (only batch_size, values[0], changes).
+  layers::LayerConfig cfg = slot.config;
   auto inner_at = [&](std::int64_t b, double* out) {
-    layers::LayerConfig cfg = slot.config;
     cfg.values[0].second = static_cast<double>(b);
     fx.extract(cfg, out);
     for (std::size_t c = 0; c < slot.columns; ++c)
@@ -154,7 +197,6 @@ void Estimator::prepare_columns(Slot& slot) const {
   for (std::int64_t b : {1001}) {
     double direct[kMaxColumns];
     const std::size_t n = slot.columns;
-    layers::LayerConfig cfg = slot.config;
     cfg.values[0].second = static_cast<double>(b);
     fx.extract(cfg, direct);
     for (std::size_t c = 0; c < n; ++c) {
@@ -167,6 +209,7 @@ void Estimator::prepare_columns(Slot& slot) const {
 }
 
 double Estimator::predict_slot(const Slot& slot, std::int64_t batch) const {
+  if (batch == slot.predicted_batch) return slot.predicted_j;
   if (slot.affine) {
     double raw[kMaxColumns];
     const double b = static_cast<double>(batch);
@@ -181,7 +224,7 @@ double Estimator::predict_slot(const Slot& slot, std::int64_t batch) const {
   thread_local layers::LayerConfig scratch;
   scratch = slot.config;
   scratch.values[0].second = static_cast<double>(batch);
-  return predictors_->predict_j(scratch);
+  return slot.predictor->predict_j(scratch);
 }
 
 double Estimator::checked_j(const Slot& slot, std::int64_t batch, double j) const {
@@ -280,7 +323,8 @@ EstimateResult Estimator::estimate(std::int64_t batch, const EstimateOptions& op
 
 EstimateResult estimate(const arch::InferredArchitecture& inferred, const predict::PredictorSet& predictors,
                         const EstimateOptions& options) {
-  return Estimator(inferred, predictors, options.allow_missing).estimate(inferred.batch, options);
+  // Deriving the fast path's columns extracts every distinct layer's features three times to predict it once.
+  return Estimator(inferred, predictors, options.allow_missing, Estimator::Columns::kSkip).estimate(inferred.batch, options);
 }
 
 }  // namespace dle::estimate

@@ -82,7 +82,10 @@ struct EstimateResult {
 // Every feature the predictors use (schema parameters, counts of work and bytes, log1p of them) is affine
 // in the batch size before its log1p, so a column is kept as a + k * batch and evaluated without building a
 // configuration; this is checked per layer at two further batch sizes when preparing, and a layer whose
-// columns are not affine falls back to the predictor's own path (PredictorSet::predict_j).
+// columns are not affine falls back to the predictor's own path (LayerPredictor::predict_j).
+// Preparing costs about 20 us for VGG16 (docs/estimate.md, Speed); after that energy_j costs about 1.5 us.
+// The one-shot estimate() below skips the columns: it predicts each layer once, through the predictor's
+// own path, which is cheaper than deriving and checking them.
 // The PredictorSet must outlive the Estimator. The const members are safe to call from several threads.
 class Estimator {
  public:
@@ -120,6 +123,9 @@ class Estimator {
     double offset[kMaxColumns] = {};  // column c before log1p = offset[c] + slope[c] * batch
     double slope[kMaxColumns] = {};
     bool log1p[kMaxColumns] = {};
+    // The one-shot estimate's prediction, made while preparing at the one batch size it needs (0 = none).
+    std::int64_t predicted_batch = 0;
+    double predicted_j = 0.0;
   };
   struct Layer {
     std::string type;
@@ -128,8 +134,16 @@ class Estimator {
     std::string note;
     std::size_t slot = 0;  // predicted layers: index into slots_
   };
-  void prepare(const arch::InferredArchitecture& inferred, bool allow_missing);
-  void prepare_columns(Slot& slot) const;
+  // Whether preparing derives the fast path's columns (Estimator) or leaves every layer on the predictor's
+  // own path (the one-shot estimate(), which predicts each distinct layer once).
+  enum class Columns { kDerive, kSkip };
+  Estimator(const arch::InferredArchitecture& inferred, const predict::PredictorSet& predictors, bool allow_missing,
+            Columns columns);
+  friend EstimateResult estimate(const arch::InferredArchitecture& inferred, const predict::PredictorSet& predictors,
+                                 const EstimateOptions& options);
+
+  void prepare(const arch::InferredArchitecture& inferred, bool allow_missing, Columns columns);
+  void prepare_columns(Slot& slot) const;  // slot.config and slot.predictor set
   double predict_slot(const Slot& slot, std::int64_t batch) const;
   // FitError for a non-finite prediction (a predictor file that cannot describe this layer).
   double checked_j(const Slot& slot, std::int64_t batch, double j) const;
@@ -141,7 +155,9 @@ class Estimator {
   std::vector<std::string> missing_types_;
 };
 
-// One-shot convenience: Estimator(inferred, predictors, options.allow_missing).estimate(inferred.batch, options).
+// One-shot: the same result as Estimator(inferred, predictors, options.allow_missing).estimate(inferred.batch,
+// options), with every layer predicted through LayerPredictor::predict_j (the fast path's affine columns agree
+// with it to about 1e-15 relative). The cost of a network seen for the first time, as in an architecture search.
 EstimateResult estimate(const arch::InferredArchitecture& inferred, const predict::PredictorSet& predictors,
                         const EstimateOptions& options = {});
 

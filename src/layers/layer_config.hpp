@@ -44,6 +44,8 @@ const std::vector<std::string>& config_params(const std::string& type);
 // Optional value outside the schema: relu "inplace" (1 when the ReLU overwrites its input, as inside
 // torchvision's networks; absent or 0 means out of place, as in the paper's random configurations).
 LayerConfig to_config(const LayerInstance& instance);
+// The same without building a LayerInstance (no copy of the input shape).
+LayerConfig to_config(const LayerSpec& spec, const Shape& input, std::int64_t batch);
 // Inverse of to_config: the spec and input it describes. Throws ConfigError listing every problem
 // (missing parameter, non-integer value, invalid spec, kernel larger than the padded image).
 LayerInstance from_config(const LayerConfig& config);

@@ -70,9 +70,13 @@ struct Ops<Conv2dSpec> {
     return {s.out_channels, window_out(in[1], s.kernel_size, s.stride, s.padding),
             window_out(in[2], s.kernel_size, s.stride, s.padding)};
   }
+  // elements(output(s, in)) without building the shape (counting runs for every layer an estimate prepares).
+  static std::int64_t output_elements(const Conv2dSpec& s, const Shape& in) {
+    return s.out_channels * window_out(in[1], s.kernel_size, s.stride, s.padding) *
+           window_out(in[2], s.kernel_size, s.stride, s.padding);
+  }
   static Counts counts(const Conv2dSpec& s, const Shape& in, std::int64_t batch, std::int64_t eb) {
-    const Shape out = output(s, in);
-    const std::int64_t out_elems = elements(out);
+    const std::int64_t out_elems = output_elements(s, in);
     const std::int64_t weights = s.out_channels * (s.in_channels / s.groups) * s.kernel_size * s.kernel_size;
     Counts c;
     c.params = weights + (s.bias ? s.out_channels : 0);
@@ -109,8 +113,12 @@ struct Ops<MaxPool2dSpec> {
     const auto st = s.effective_stride();
     return {in[0], window_out(in[1], s.kernel_size, st, s.padding), window_out(in[2], s.kernel_size, st, s.padding)};
   }
+  static std::int64_t output_elements(const MaxPool2dSpec& s, const Shape& in) {
+    const auto st = s.effective_stride();
+    return in[0] * window_out(in[1], s.kernel_size, st, s.padding) * window_out(in[2], s.kernel_size, st, s.padding);
+  }
   static Counts counts(const MaxPool2dSpec& s, const Shape& in, std::int64_t batch, std::int64_t eb) {
-    const std::int64_t out_elems = elements(output(s, in));
+    const std::int64_t out_elems = output_elements(s, in);
     Counts c;
     c.ops = batch * out_elems * s.kernel_size * s.kernel_size;
     c.flops = c.ops;
@@ -138,8 +146,11 @@ struct Ops<AdaptiveAvgPool2dSpec> {
   }
   // Each output element averages a window of at most ceil(H/oh) x ceil(W/ow) inputs; we count one op per
   // input element visited (windows may overlap by one when H is not a multiple of oh).
+  static std::int64_t output_elements(const AdaptiveAvgPool2dSpec& s, const Shape& in) {
+    return in[0] * s.output_height * s.output_width;
+  }
   static Counts counts(const AdaptiveAvgPool2dSpec& s, const Shape& in, std::int64_t batch, std::int64_t eb) {
-    const std::int64_t out_elems = elements(output(s, in));
+    const std::int64_t out_elems = output_elements(s, in);
     const std::int64_t wh = (in[1] + s.output_height - 1) / s.output_height;
     const std::int64_t ww = (in[2] + s.output_width - 1) / s.output_width;
     Counts c;
@@ -172,6 +183,7 @@ struct Ops<LinearSpec> {
     return {};
   }
   static Shape output(const LinearSpec& s, const Shape&) { return {s.out_features}; }
+  static std::int64_t output_elements(const LinearSpec& s, const Shape&) { return s.out_features; }
   static Counts counts(const LinearSpec& s, const Shape& in, std::int64_t batch, std::int64_t eb) {
     Counts c;
     c.params = s.in_features * s.out_features + (s.bias ? s.out_features : 0);
@@ -194,6 +206,7 @@ struct ElementwiseOps {
     return {};
   }
   static Shape output(const T&, const Shape& in) { return in; }
+  static std::int64_t output_elements(const T&, const Shape& in) { return elements(in); }
   static Counts counts(const T&, const Shape& in, std::int64_t batch, std::int64_t eb) {
     Counts c;
     c.ops = batch * elements(in);
@@ -231,6 +244,7 @@ struct Ops<SoftmaxSpec> {
     return {};
   }
   static Shape output(const SoftmaxSpec&, const Shape& in) { return in; }
+  static std::int64_t output_elements(const SoftmaxSpec&, const Shape& in) { return elements(in); }
   // exp, sum and divide per element: counted as one op per element (like the other activations).
   static Counts counts(const SoftmaxSpec&, const Shape& in, std::int64_t batch, std::int64_t eb) {
     Counts c;
@@ -258,6 +272,7 @@ struct Ops<DropoutSpec> {
     return {};
   }
   static Shape output(const DropoutSpec&, const Shape& in) { return in; }
+  static std::int64_t output_elements(const DropoutSpec&, const Shape& in) { return elements(in); }
   static Counts counts(const DropoutSpec&, const Shape&, std::int64_t, std::int64_t) { return {}; }
   static bool zero_work(const DropoutSpec&, const Shape&) { return true; }
 };
@@ -271,6 +286,7 @@ struct Ops<FlattenSpec> {
     return {};
   }
   static Shape output(const FlattenSpec&, const Shape& in) { return {elements(in)}; }
+  static std::int64_t output_elements(const FlattenSpec&, const Shape& in) { return elements(in); }
   static Counts counts(const FlattenSpec&, const Shape&, std::int64_t, std::int64_t) { return {}; }
   static bool zero_work(const FlattenSpec&, const Shape&) { return true; }
 };
@@ -326,6 +342,10 @@ Shape output_shape(const LayerSpec& spec, const Shape& input) {
   return dispatch(spec, [&](const auto& s, auto ops) { return decltype(ops)::output(s, input); });
 }
 
+Shape output_shape_of_valid(const LayerSpec& spec, const Shape& input) {
+  return dispatch(spec, [&](const auto& s, auto ops) { return decltype(ops)::output(s, input); });
+}
+
 Counts counts(const LayerSpec& spec, const Shape& input, std::int64_t batch, std::int64_t element_bytes) {
   output_shape(spec, input);  // validates
   return counts_of_valid(spec, input, batch, element_bytes);
@@ -336,7 +356,7 @@ Counts counts_of_valid(const LayerSpec& spec, const Shape& input, std::int64_t b
     using O = decltype(ops);
     Counts c = O::counts(s, input, batch, element_bytes);
     c.inputs = batch * elements(input);
-    c.outputs = batch * elements(O::output(s, input));
+    c.outputs = batch * O::output_elements(s, input);
     return c;
   });
 }

@@ -89,7 +89,9 @@ std::vector<std::string> check_input(const LayerSpec& spec, const Shape& input);
 // Output shape; call only when validate() and check_input() returned no problems (throws ConfigError otherwise).
 Shape output_shape(const LayerSpec& spec, const Shape& input);
 Counts counts(const LayerSpec& spec, const Shape& input, std::int64_t batch, std::int64_t element_bytes = 4);
-// counts() without validating again: for callers that just checked validate() and check_input().
+// output_shape() and counts() without validating again: for callers that just checked validate() and
+// check_input() (shape inference, the estimator).
+Shape output_shape_of_valid(const LayerSpec& spec, const Shape& input);
 Counts counts_of_valid(const LayerSpec& spec, const Shape& input, std::int64_t batch, std::int64_t element_bytes = 4);
 
 // True for layers that do no arithmetic at inference: Dropout (identity in eval mode), Flatten (a view), and

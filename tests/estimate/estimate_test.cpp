@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <numeric>
@@ -292,6 +293,28 @@ TEST(Estimator, FastPathEqualsThePredictorsOwnPathForRichModels) {
       }
       EXPECT_NEAR(r.energy_j, direct_total, 1e-11 * direct_total);
       EXPECT_GT(r.energy_j, 0.0);
+    }
+  }
+}
+
+// The one-shot estimate (the CLI's path) predicts each distinct layer once through the predictor's own path:
+// its rows equal PredictorSet::predict_j exactly, not just closely.
+TEST(Estimate, OneShotRowsEqualThePredictorsOwnPathExactly) {
+  predict::PredictorSet set;
+  for (const auto& t : {"conv2d", "linear", "maxpool2d", "relu"}) set.put(t, rich_predictor(t));
+  for (const auto& name : arch::zoo_names()) {
+    for (std::int64_t b : {1, 7, 64, 1000}) {
+      const auto inferred = arch::infer(arch::zoo(name), b);
+      const auto r = estimate(inferred, set);
+      std::size_t predicted = 0;
+      for (const auto& l : inferred.layers) {
+        const auto& row = r.layers[l.index];
+        if (row.status != LayerStatus::kPredicted) continue;
+        ++predicted;
+        EXPECT_EQ(row.energy_j, std::max(0.0, set.predict_j(layers::to_config({l.spec, l.input, b}))))
+            << name << " layer " << l.index << " batch " << b;
+      }
+      EXPECT_GE(predicted, 16u) << name;  // AlexNet has 16 predicted layers, the VGGs more
     }
   }
 }
