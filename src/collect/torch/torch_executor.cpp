@@ -6,6 +6,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <sstream>
 
@@ -72,6 +74,27 @@ std::vector<std::int64_t> batched(std::int64_t batch, const Shape& per_sample) {
   return s;
 }
 
+// OpenBLAS (LibTorch's BLAS on Debian, behind libblas.so.3) keeps its own thread pool, which
+// at::set_num_threads does not reach: Linear layers ran on every core with --threads 1, and the pool's threads
+// spin after each call, which the estimated sensor counted during the following layers (AlexNet at batch 1:
+// the whole network at 15 W of CPU time while each layer alone took 7.5 W except Linear). Its own setter is
+// looked up in the BLAS library LibTorch loaded; null when that BLAS is not OpenBLAS.
+using OpenBlasSetThreads = void (*)(int);
+using OpenBlasGetThreads = int (*)();
+void* loaded_blas() {
+  for (const char* name : {"libblas.so.3", "libopenblas.so.0"})
+    if (void* h = dlopen(name, RTLD_NOW | RTLD_NOLOAD)) return h;
+  return nullptr;
+}
+OpenBlasSetThreads openblas_setter() {
+  void* h = loaded_blas();
+  return h ? reinterpret_cast<OpenBlasSetThreads>(dlsym(h, "openblas_set_num_threads")) : nullptr;
+}
+OpenBlasGetThreads openblas_getter() {
+  void* h = loaded_blas();
+  return h ? reinterpret_cast<OpenBlasGetThreads>(dlsym(h, "openblas_get_num_threads")) : nullptr;
+}
+
 class TorchPrepared : public Prepared {
  public:
   TorchPrepared(torch::nn::Sequential module, const Shape& input, std::int64_t batch, std::int64_t bytes)
@@ -105,6 +128,7 @@ class TorchExecutor : public Executor {
   void set_threads(int n) override {
     if (n < 1) throw ConfigError("threads " + std::to_string(n) + " must be >= 1");
     at::set_num_threads(n);
+    if (OpenBlasSetThreads set = openblas_setter()) set(n);
     if (!interop_set_) {
       // LibTorch accepts this once per process and only before inter-op work started.
       try {
@@ -143,6 +167,7 @@ class TorchExecutor : public Executor {
         add(line);
       }
     }
+    if (OpenBlasGetThreads get = openblas_getter()) add("OpenBLAS threads " + std::to_string(get()));
     return out.empty() ? "unknown" : out;
   }
 
