@@ -10,6 +10,7 @@
 #include "collect/protocol.hpp"
 #include "collect/session.hpp"
 #include "core/statistics.hpp"
+#include "core/system_info.hpp"
 #include "sensors/sensor.hpp"
 #include "storage/store.hpp"
 #include "test_support.hpp"
@@ -72,6 +73,13 @@ TEST(Plugin, LoadsAndReportsVersions) {
   EXPECT_FALSE(plugin.executor().blas_info().empty());
   plugin.executor().set_threads(1);
   EXPECT_EQ(plugin.executor().threads(), 1);
+  // With OpenBLAS behind libblas.so.3 (scripts/setup.sh installs it), --threads reaches its pool too.
+  if (sys::active_blas().rfind("openblas", 0) == 0) {
+    EXPECT_NE(plugin.executor().blas_info().find("OpenBLAS threads 1"), std::string::npos) << plugin.executor().blas_info();
+    plugin.executor().set_threads(2);
+    EXPECT_NE(plugin.executor().blas_info().find("OpenBLAS threads 2"), std::string::npos) << plugin.executor().blas_info();
+    plugin.executor().set_threads(1);
+  }
   auto prepared = plugin.executor().prepare_layer(layers::LayerInstance{layers::LinearSpec{16, 4, true}, {16}, 2});
   EXPECT_EQ(prepared->bytes_needed(), (2 * (16 + 4) + 16 * 4 + 4) * 4);
   prepared->run_pass();
