@@ -339,7 +339,7 @@ Shape output_shape(const LayerSpec& spec, const Shape& input) {
     for (auto& p : problems) p = type_name(spec) + ": " + p;
     throw ConfigError(problems);
   }
-  return dispatch(spec, [&](const auto& s, auto ops) { return decltype(ops)::output(s, input); });
+  return output_shape_of_valid(spec, input);
 }
 
 Shape output_shape_of_valid(const LayerSpec& spec, const Shape& input) {
