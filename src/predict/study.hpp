@@ -13,7 +13,8 @@
 
 namespace dle::predict {
 
-// Feature sets (study_feature_sets, 10) x {linear, linear-nnls, poly2-interaction+std, poly2+std} x
+// Feature sets (study_feature_sets, 15; run_study drops those naming a parameter the type lacks) x
+// {linear, linear-nnls, poly2-interaction+std, poly2+std} x
 // {absolute, relative, log}, every one with an intercept.
 std::vector<ModelSpec> study_candidates();
 
