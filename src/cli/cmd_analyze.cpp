@@ -10,24 +10,19 @@
 #include "predict/study.hpp"
 #include "predict/training_data.hpp"
 #include "report/table.hpp"
-#include "storage/store.hpp"
 
 namespace dle::cli {
 
 namespace {
 
 struct AnalyzeOptions {
-  std::string db;
-  std::string training_sets;
-  std::vector<std::string> layers;
+  TrainingDataFlags data;
   std::string format;
   std::string plots;
   std::string recipe = "default";
   std::size_t folds = 10;
   std::uint32_t seed = 1234;
   std::size_t top = 0;
-  bool include_network_layers = false;
-  std::string repeats = "mean";
 };
 
 // Fixed decimals, but a diverging model's 1e19 % stays readable.
@@ -61,25 +56,12 @@ std::vector<std::string> row(const predict::StudyRow& r, std::size_t rank) {
 
 void run_analyze(const AnalyzeOptions& o) {
   const predict::Recipe& recipe = predict::recipes().get(o.recipe);
-  std::map<std::string, predict::TrainingSet> sets;
-  predict::PredictorSource source;
-  std::vector<std::string> notes;
-  if (!o.training_sets.empty()) {
-    sets = predict::load_paper_training_sets(o.training_sets);
-    source = predict::paper_training_sets_source(o.training_sets);
-  } else {
-    const storage::Store store = storage::Store::open_existing(o.db);
-    auto data = predict::load_training_data(store, {o.layers, o.include_network_layers, predict::repeat_reduction_from_string(o.repeats)});
-    sets = std::move(data.sets);
-    source = std::move(data.source);
-    notes = std::move(data.notes);
-  }
-  if (!o.layers.empty()) {
-    for (const auto& t : o.layers)
-      if (!sets.count(t)) throw ConfigError("--layers " + t + ": the data holds no ok " + t + " measurements");
-    for (auto it = sets.begin(); it != sets.end();)
-      it = std::find(o.layers.begin(), o.layers.end(), it->first) == o.layers.end() ? sets.erase(it) : std::next(it);
-  }
+  predict::DatabaseTrainingData data = load_training_data(o.data, "analyze");
+  const std::map<std::string, predict::TrainingSet>& sets = data.sets;
+  const predict::PredictorSource& source = data.source;
+  const std::vector<std::string>& notes = data.notes;
+  for (const auto& t : o.data.layers)
+    if (!sets.count(t)) throw ConfigError("--layers " + t + ": the data holds no ok " + t + " measurements");
   if (sets.empty()) throw ConfigError("no layer measurements to analyse: the data holds no ok measurements of kind layer");
   const std::string provenance = predict::energy_provenance(source);
 
@@ -138,12 +120,7 @@ void setup_analyze(CLI::App& app) {
   auto o = std::make_shared<AnalyzeOptions>();
   auto* sub = app.add_subcommand(
       "analyze", "Compare feature sets, models and fitting criteria per layer type by cross-validated error.");
-  auto* db = sub->add_option("--db", o->db, "Database of measurements (from collect or import)");
-  auto* ts = sub->add_option("--training-sets", o->training_sets,
-                             "Directory of the paper's training sets (<layer>.csv) instead of a database");
-  db->excludes(ts);
-  sub->add_option("--layers", o->layers, "Layer types to study (comma-separated; default: all in the data)")
-      ->delimiter(',');
+  add_training_data_flags(*sub, o->data, "study");
   add_format_option(*sub, o->format, {"table", "markdown", "csv"});
   sub->add_option("--plots", o->plots, "Write predicted-vs-measured plots (PNG and SVG, via gnuplot) into DIR");
   sub->add_option("--folds", o->folds, "Cross-validation folds")->check(CLI::Range(2, 1000))->capture_default_str();
@@ -154,16 +131,7 @@ void setup_analyze(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--top", o->top, "Show only the best N models per type (the chosen one always; 0 = all)")
       ->capture_default_str();
-  sub->add_option("--repeats", o->repeats, "Combine the repeats of a configuration by their mean or median")
-      ->check(CLI::IsMember({"mean", "median"}))
-      ->capture_default_str();
-  sub->add_flag("--include-network-layers", o->include_network_layers,
-                "Also use layers measured at real networks' shapes (kind network_layer)");
-  sub->callback([o] {
-    if (o->db.empty() && o->training_sets.empty())
-      throw ConfigError("analyze needs data: give --db FILE or --training-sets DIR");
-    run_analyze(*o);
-  });
+  sub->callback([o] { run_analyze(*o); });
 }
 
 }  // namespace dle::cli

@@ -16,13 +16,9 @@ namespace dle::cli {
 namespace {
 
 struct FitOptions {
-  std::string db;
-  std::string training_sets;
+  TrainingDataFlags data;
   std::string out;
   std::string recipe = "default";
-  std::vector<std::string> layers;
-  bool include_network_layers = false;
-  std::string repeats = "mean";
   std::string description;
 };
 
@@ -32,34 +28,17 @@ std::string r2(double v) { return std::isfinite(v) ? report::fmt_fixed(v, 4) : "
 
 void run_fit(const FitOptions& o) {
   const predict::Recipe& recipe = predict::recipes().get(o.recipe);
-  std::map<std::string, predict::TrainingSet> sets;
-  predict::PredictorSource source;
-  std::vector<std::string> notes;
-  if (!o.training_sets.empty()) {
-    sets = predict::load_paper_training_sets(o.training_sets);
-    source = predict::paper_training_sets_source(o.training_sets);
-    if (!o.layers.empty()) {
-      std::map<std::string, predict::TrainingSet> kept;
-      for (const auto& t : o.layers) {
-        auto it = sets.find(t);
-        if (it == sets.end()) throw ConfigError("--layers " + t + ": no " + t + ".csv in " + o.training_sets);
-        kept.emplace(t, std::move(it->second));
-      }
-      sets = std::move(kept);
-    }
-  } else {
-    const storage::Store store = storage::Store::open_existing(o.db);
-    predict::DatabaseTrainingData data = predict::load_training_data(store, {o.layers, o.include_network_layers, predict::repeat_reduction_from_string(o.repeats)});
-    sets = std::move(data.sets);
-    source = std::move(data.source);
-    notes = std::move(data.notes);
-  }
+  predict::DatabaseTrainingData data = load_training_data(o.data, "fit");
+  std::map<std::string, predict::TrainingSet>& sets = data.sets;
+  predict::PredictorSource& source = data.source;
+  std::vector<std::string>& notes = data.notes;
   if (!o.description.empty()) source.description = o.description;
   predict::FitOutcome fitted = predict::fit_recipe(recipe, sets, source);
   for (const auto& n : fitted.notes) {
     // With --layers, the recipe's other types were left out on purpose: no note for them.
     const std::string type = n.substr(0, n.find(':'));
-    if (o.layers.empty() || std::find(o.layers.begin(), o.layers.end(), type) != o.layers.end()) notes.push_back(n);
+    const auto& layers = o.data.layers;
+    if (layers.empty() || std::find(layers.begin(), layers.end(), type) != layers.end()) notes.push_back(n);
   }
   fitted.predictors.save(o.out);
 
@@ -89,31 +68,55 @@ void run_fit(const FitOptions& o) {
 
 }  // namespace
 
+void add_training_data_flags(CLI::App& sub, TrainingDataFlags& f, const std::string& purpose) {
+  auto* db = sub.add_option("--db", f.db, "Database of measurements (from collect or import)");
+  auto* ts = sub.add_option("--training-sets", f.training_sets,
+                            "Directory of the paper's training sets (<layer>.csv, cpu_energy in kWh per pass) "
+                            "instead of a database");
+  db->excludes(ts);
+  sub.add_option("--layers", f.layers, "Layer types to " + purpose + " (comma-separated; default: all in the data)")
+      ->delimiter(',');
+  sub.add_option("--repeats", f.repeats, "Combine the repeats of a configuration by their mean or median")
+      ->check(CLI::IsMember({"mean", "median"}))
+      ->capture_default_str();
+  sub.add_flag("--include-network-layers", f.include_network_layers,
+               "Also " + purpose + " layers measured at real networks' shapes (kind network_layer)");
+}
+
+predict::DatabaseTrainingData load_training_data(const TrainingDataFlags& f, const std::string& command) {
+  if (f.db.empty() && f.training_sets.empty())
+    throw ConfigError(command + " needs its training data: give --db FILE or --training-sets DIR");
+  if (f.training_sets.empty()) {
+    const storage::Store store = storage::Store::open_existing(f.db);
+    return predict::load_training_data(
+        store, {f.layers, f.include_network_layers, predict::repeat_reduction_from_string(f.repeats)});
+  }
+  predict::DatabaseTrainingData data;
+  data.sets = predict::load_paper_training_sets(f.training_sets);
+  data.source = predict::paper_training_sets_source(f.training_sets);
+  if (!f.layers.empty()) {
+    std::map<std::string, predict::TrainingSet> kept;
+    for (const auto& t : f.layers) {
+      auto it = data.sets.find(t);
+      if (it == data.sets.end()) throw ConfigError("--layers " + t + ": no " + t + ".csv in " + f.training_sets);
+      kept.emplace(t, std::move(it->second));
+    }
+    data.sets = std::move(kept);
+  }
+  return data;
+}
+
 void setup_fit(CLI::App& app) {
   auto o = std::make_shared<FitOptions>();
   auto* sub = app.add_subcommand("fit", "Fit one energy predictor per layer type and write a predictor file.");
-  auto* db = sub->add_option("--db", o->db, "Database of measurements (from collect or import)");
-  auto* ts = sub->add_option("--training-sets", o->training_sets,
-                             "Directory of the paper's training sets (<layer>.csv, cpu_energy in kWh per pass)");
-  db->excludes(ts);
+  add_training_data_flags(*sub, o->data, "train on");
   sub->add_option("--out", o->out, "Predictor file to write (JSON)")->required();
   sub->add_option("--recipe", o->recipe, "Models to fit: default (chosen on relative error) or paper (Getzner et al. 2023)")
       ->check(CLI::IsMember({"default", "paper"}))
       ->capture_default_str();
-  sub->add_option("--layers", o->layers, "Layer types to fit (comma-separated; default: all in the data)")
-      ->delimiter(',');
   sub->add_option("--description", o->description,
                   "Where the training data came from, recorded in the file (default: the database path and its runs)");
-  sub->add_option("--repeats", o->repeats, "Combine the repeats of a configuration by their mean or median")
-      ->check(CLI::IsMember({"mean", "median"}))
-      ->capture_default_str();
-  sub->add_flag("--include-network-layers", o->include_network_layers,
-                "Also train on layers measured at real networks' shapes (kind network_layer)");
-  sub->callback([o] {
-    if (o->db.empty() && o->training_sets.empty())
-      throw ConfigError("fit needs its training data: give --db FILE or --training-sets DIR");
-    run_fit(*o);
-  });
+  sub->callback([o] { run_fit(*o); });
 }
 
 }  // namespace dle::cli

@@ -10,6 +10,9 @@ class App;
 namespace dle::sensors {
 struct SensorOptions;
 }
+namespace dle::predict {
+struct DatabaseTrainingData;
+}
 
 namespace dle::cli {
 
@@ -42,6 +45,18 @@ void setup_export(CLI::App& app);
 void setup_merge(CLI::App& app);
 void setup_analyze(CLI::App& app);
 void setup_fit(CLI::App& app);
+// Training-data flags shared by analyze and fit (cmd_fit.cpp): --db | --training-sets, --layers, --repeats,
+// --include-network-layers. `purpose` completes the help texts ("study", "train on").
+struct TrainingDataFlags {
+  std::string db, training_sets;
+  std::vector<std::string> layers;
+  bool include_network_layers = false;
+  std::string repeats = "mean";
+};
+void add_training_data_flags(CLI::App& sub, TrainingDataFlags& flags, const std::string& purpose);
+// The training sets the flags name: the paper's CSV directory (only --layers, each of which must have its
+// file) or the database's ok layer measurements. ConfigError when neither --db nor --training-sets is given.
+predict::DatabaseTrainingData load_training_data(const TrainingDataFlags& flags, const std::string& command);
 // @@SUBCOMMANDS@@
 
 // Adds "--format" restricted to `choices` (first is the default).
