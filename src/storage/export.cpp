@@ -6,6 +6,7 @@
 #include <set>
 
 #include "layers/layer_config.hpp"
+#include "report/table.hpp"
 #include "storage/number_format.hpp"
 
 namespace dle::storage {
@@ -13,16 +14,6 @@ namespace dle::storage {
 namespace {
 
 using ordered_json = nlohmann::ordered_json;
-
-std::string csv_cell(const std::string& cell) {
-  if (cell.find_first_of(",\"\n\r") == std::string::npos) return cell;
-  std::string out = "\"";
-  for (char ch : cell) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  return out + "\"";
-}
 
 ordered_json json_number(double v) {
   if (std::isnan(v) || std::isinf(v)) return nullptr;
@@ -65,7 +56,7 @@ void write_measurements_csv(std::ostream& out, const std::vector<MeasurementReco
   std::vector<std::string> header = export_fixed_columns();
   header.insert(header.end(), config_columns.begin(), config_columns.end());
   header.push_back("note");
-  for (std::size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << csv_cell(header[i]);
+  for (std::size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << report::csv_escape(header[i]);
   out << '\n';
   auto num = [](double v) { return round_trip_text(v); };
   for (const auto& m : ms) {
@@ -87,7 +78,7 @@ void write_measurements_csv(std::ostream& out, const std::vector<MeasurementReco
                                       m.status};
     for (const auto& c : config_columns) cells.push_back(m.config.has(c) ? num(m.config.get(c)) : "");
     cells.push_back(m.note);
-    for (std::size_t i = 0; i < cells.size(); ++i) out << (i ? "," : "") << csv_cell(cells[i]);
+    for (std::size_t i = 0; i < cells.size(); ++i) out << (i ? "," : "") << report::csv_escape(cells[i]);
     out << '\n';
   }
 }
