@@ -60,12 +60,7 @@ void setup_estimate(CLI::App& app) {
   auto opts = std::make_shared<EstimateOptions>();
   auto* sub = app.add_subcommand(
       "estimate", "Predict a network's energy per forward pass, layer by layer, from per-layer predictors.");
-  auto* a = sub->add_option("--arch", opts->arch, "Built-in network: alexnet, vgg11, vgg13, vgg16, vgg19");
-  auto* m = sub->add_option("--model", opts->model, "Architecture file (.yaml, .yml or .json)");
-  a->excludes(m);
-  sub->add_option("--batch-size", opts->batch_size, "Batch size of one forward pass (>= 1)")
-      ->capture_default_str()
-      ->check(CLI::Range(1LL, 1LL << 40));
+  add_network_flags(*sub, opts->arch, opts->model, opts->batch_size, "Batch size of one forward pass (>= 1)");
   sub->add_option("--predictors", opts->predictors,
                   "Predictor file from `dlenergy fit` (default: $DLENERGY_PREDICTORS, else the shipped "
                   "predictors/default.json)");

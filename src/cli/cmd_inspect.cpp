@@ -31,12 +31,7 @@ void run_inspect(const InspectOptions& o) {
 void setup_inspect(CLI::App& app) {
   auto opts = std::make_shared<InspectOptions>();
   auto* sub = app.add_subcommand("inspect", "Show a network's layers, shapes, MACs and bytes moved.");
-  auto* a = sub->add_option("--arch", opts->arch, "Built-in network: alexnet, vgg11, vgg13, vgg16, vgg19");
-  auto* m = sub->add_option("--model", opts->model, "Architecture file (.yaml, .yml or .json)");
-  a->excludes(m);
-  sub->add_option("--batch-size", opts->batch_size, "Batch size (>= 1)")
-      ->capture_default_str()
-      ->check(CLI::Range(1LL, 1LL << 40));
+  add_network_flags(*sub, opts->arch, opts->model, opts->batch_size, "Batch size (>= 1)");
   add_format_option(*sub, opts->format, {"table", "json", "csv"});
   sub->callback([opts] { run_inspect(*opts); });
 }

@@ -61,5 +61,9 @@ predict::DatabaseTrainingData load_training_data(const TrainingDataFlags& flags,
 
 // Adds "--format" restricted to `choices` (first is the default).
 void add_format_option(CLI::App& sub, std::string& target, const std::vector<std::string>& choices);
+// Adds the network choice every network command offers: --arch NAME | --model FILE (arch::resolve checks that
+// exactly one is given) and --batch-size N (>= 1), described by `batch_help`.
+void add_network_flags(CLI::App& sub, std::string& arch, std::string& model, long long& batch_size,
+                       const std::string& batch_help);
 
 }  // namespace dle::cli

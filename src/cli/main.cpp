@@ -16,6 +16,14 @@ void add_format_option(CLI::App& sub, std::string& target, const std::vector<std
       ->check(CLI::IsMember(choices))
       ->capture_default_str();
 }
+
+void add_network_flags(CLI::App& sub, std::string& arch, std::string& model, long long& batch_size,
+                       const std::string& batch_help) {
+  auto* a = sub.add_option("--arch", arch, "Built-in network: alexnet, vgg11, vgg13, vgg16, vgg19");
+  auto* m = sub.add_option("--model", model, "Architecture file (.yaml, .yml or .json)");
+  a->excludes(m);
+  sub.add_option("--batch-size", batch_size, batch_help)->capture_default_str()->check(CLI::Range(1LL, 1LL << 40));
+}
 }  // namespace dle::cli
 
 int main(int argc, char** argv) {
