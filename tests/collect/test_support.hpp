@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "support/files.hpp"
+
 extern char** environ;
 
 namespace dle::testing {
@@ -94,16 +96,10 @@ class Child {
     return true;
   }
   int exit_code() const { return exit_; }
-  std::string out() const { return slurp(out_); }
-  std::string err() const { return slurp(err_); }
+  std::string out() const { return dle::testing::slurp(out_); }
+  std::string err() const { return dle::testing::slurp(err_); }
 
  private:
-  static std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
   pid_t pid_ = -1;
   bool reaped_ = false;
   int exit_ = -1;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "support/run_cli.hpp"
 #include "validate_fixture.hpp"
 
 namespace dle::estimate {
@@ -23,19 +24,12 @@ struct CommandResult {
   std::string err;
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class EstimateCli : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* bin = std::getenv("DLENERGY_BIN");
     if (bin == nullptr || !fs::exists(bin)) GTEST_SKIP() << "DLENERGY_BIN is not set or not built";
-    bin_ = bin;
     dir_ = fs::temp_directory_path() / ("dle_estimate_cli_" + std::to_string(::getpid()) + "_" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
@@ -45,17 +39,9 @@ class EstimateCli : public ::testing::Test {
   }
   // Runs dlenergy with `args` (shell words) and DLENERGY_PREDICTORS unset.
   CommandResult run(const std::string& args) const {
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string cmd = "env -u DLENERGY_PREDICTORS '" + bin_ + "' " + args + " > '" + out.string() + "' 2> '" +
-                            err.string() + "'";
-    const int status = std::system(cmd.c_str());
-    CommandResult r;
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
+    const dle::testing::CliResult r = dle::testing::run_cli(args, "env -u DLENERGY_PREDICTORS ");
+    return {r.exit_code, r.out, r.err};
   }
-  std::string bin_;
   fs::path dir_;
 };
 

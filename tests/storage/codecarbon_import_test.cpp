@@ -9,6 +9,7 @@
 #include "core/errors.hpp"
 #include "storage/codecarbon_import.hpp"
 #include "storage/csv_reader.hpp"
+#include "support/files.hpp"
 #include "temp_dir.hpp"
 
 namespace dle::storage {
@@ -18,12 +19,7 @@ using testing::TempDir;
 
 const std::string kFixtures = std::string(DLE_FIXTURES_DIR) + "/";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
 
 std::vector<MeasurementRecord> all_measurements(const Store& s) {
   MeasurementFilter f;

@@ -7,6 +7,7 @@
 
 #include "storage/export.hpp"
 #include "storage/store.hpp"
+#include "support/files.hpp"
 #include "temp_dir.hpp"
 
 namespace dle::storage {
@@ -16,12 +17,7 @@ using testing::TempDir;
 
 const std::string kFixtures = std::string(DLE_FIXTURES_DIR) + "/";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
 
 // A small hand-made database: one run with a layer, a network layer, a skipped whole network and an
 // estimated linear measurement.

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include "support/files.hpp"
+
 namespace dle::testing {
 
 struct CliResult {
@@ -22,12 +24,13 @@ inline std::string dlenergy_bin() {
   return p ? p : std::string(DLE_BINARY_DIR) + "/bin/dlenergy";
 }
 
-// `args` is appended to the binary path as shell text (quote it yourself).
-inline CliResult run_cli(const std::string& args) {
+// `args` is appended to the binary path as shell text (quote it yourself); `prefix` goes before the binary
+// (for example "env -u DLENERGY_PREDICTORS ").
+inline CliResult run_cli(const std::string& args, const std::string& prefix = "") {
   char tmpl[] = "/tmp/dle-cli-err-XXXXXX";
   const int fd = mkstemp(tmpl);
   if (fd >= 0) close(fd);
-  const std::string cmd = dlenergy_bin() + " " + args + " 2>" + tmpl;
+  const std::string cmd = prefix + dlenergy_bin() + " " + args + " 2>" + tmpl;
   CliResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -36,10 +39,7 @@ inline CliResult run_cli(const std::string& args) {
   while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
   const int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(tmpl);
-  std::stringstream ss;
-  ss << e.rdbuf();
-  r.err = ss.str();
+  r.err = slurp(tmpl);
   std::remove(tmpl);
   return r;
 }
