@@ -132,6 +132,19 @@ TEST_F(ValidateHandMadeDb, LayerTypesAndAdditivityHaveKnownAnswers) {
   EXPECT_NEAR(a.predicted_j, fixture::kAlexnetJ, 1e-12);
 }
 
+// `collect --architectures` also measures the zoo's Flatten (torchvision has none): then it is expected too.
+TEST_F(ValidateHandMadeDb, AdditivityExpectsFlattenWhenTheSourceMeasuredIt) {
+  auto ms = measurements();
+  storage::MeasurementRecord flatten = fixture::network_layer("alexnet", 14, 1, 1e-6);
+  flatten.run_id = ms.front().run_id;
+  ms.push_back(flatten);
+  const auto r = validate(ms, testing::mac_predictors());
+  ASSERT_EQ(r.additivity.size(), 1u);
+  EXPECT_EQ(r.additivity[0].layers_measured, 5);
+  EXPECT_EQ(r.additivity[0].layers_expected, 22);
+  EXPECT_NEAR(r.additivity[0].layers_sum_j, fixture::kAlexnetLayersSumJ + 1e-6, 1e-12);
+}
+
 TEST_F(ValidateHandMadeDb, UnknownArchitecturesAndBadRowsAreReportedNotCompared) {
   const auto predictors = testing::mac_predictors();
   const auto r = validate(measurements(), predictors);
