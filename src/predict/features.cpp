@@ -63,6 +63,8 @@ const std::vector<GroupDef>& group_defs() {
        [](const std::string&) { return std::vector<std::string>{"log1p(stride)"}; }},
       {{"log1p_kernel", "log1p(kernel_size) (conv2d, maxpool2d)"},
        [](const std::string&) { return std::vector<std::string>{"log1p(kernel_size)"}; }},
+      {{"log1p_blocked_macs", "log1p(blocked_macs) (conv2d): MACs with channels rounded up to 16-float SIMD blocks"},
+       [](const std::string&) { return std::vector<std::string>{"log1p(blocked_macs)"}; }},
   };
   return g;
 }
@@ -74,6 +76,14 @@ std::string group_names() {
 }
 
 }  // namespace
+
+double blocked_macs(const layers::LayerConfig& config, const layers::Counts& counts) {
+  const auto block = [](double channels) { return std::ceil(channels / kSimdBlockChannels) * kSimdBlockChannels; };
+  const double in = config.get("in_channels");
+  const double out = config.get("out_channels");
+  const double in_blocked = in < kSimdBlockChannels ? in : block(in);
+  return static_cast<double>(counts.ops) * (in_blocked / in) * (block(out) / out);
+}
 
 double traffic_bytes(const layers::LayerConfig& config, const layers::Counts& counts) {
   const double rfo = layers::writes_in_place(config) ? 0.0 : 4.0 * static_cast<double>(counts.outputs);
@@ -93,6 +103,9 @@ const std::vector<FeatureInfo>& derived_quantities() {
                         "zero-filled by the kernel on every pass); 0 for smaller outputs and in-place layers"},
       {"traffic", "bytes through write-allocate caches: bytes, plus 4 per output element (read for ownership) when the "
                   "layer writes a new buffer; 8 bytes per element for an in-place activation, 12 out of place"},
+      {"blocked_macs", "conv2d only: MACs with out_channels, and in_channels of 16 or more, rounded up to a multiple of "
+                       "16 (the float32 lanes of an AVX-512 register, oneDNN's nChw16c layout); fewer than 16 input "
+                       "channels are read unpadded by the direct first-layer kernels"},
   };
   return d;
 }
@@ -112,6 +125,7 @@ const std::vector<std::string>& study_feature_sets() {
                                              "log1p+log1p_macs", "log1p_macs+log1p_bytes", "log1p_macs+log1p_io",
                                              "macs+fresh", "traffic+fresh",
                                              "log1p_macs+log1p_io+log1p_stride",
+                                             "log1p_blocked_macs+log1p_io+log1p_stride",
                                              "log1p_macs+log1p_io+log1p_kernel+log1p_stride"};
   return s;
 }
@@ -163,11 +177,14 @@ FeatureExtractor::FeatureExtractor(std::string type, std::vector<std::string> co
       s.kind = Kind::kFreshOutputs;
     } else if (inner == "traffic") {
       s.kind = Kind::kTraffic;
+    } else if (inner == "blocked_macs" && type_ == "conv2d") {
+      s.kind = Kind::kBlockedMacs;
     } else {
       std::string valid;
       for (const auto& p : params) valid += p + ", ";
       problems.push_back(type_ + ": unknown feature '" + name + "'; features are " + valid +
-                         "macs, bytes, paper_macs, inputs, outputs, fresh_outputs, traffic or log1p(<one of them>)");
+                         "macs, bytes, paper_macs, inputs, outputs, fresh_outputs, traffic, blocked_macs (conv2d) or "
+                         "log1p(<one of them>)");
       continue;
     }
     if (s.kind != Kind::kParam) needs_counts_ = true;
@@ -195,6 +212,7 @@ void FeatureExtractor::extract(const layers::LayerConfig& config, double* out) c
         break;
       }
       case Kind::kTraffic: v = traffic_bytes(config, counts); break;
+      case Kind::kBlockedMacs: v = blocked_macs(config, counts); break;
     }
     out[i] = s.log1p ? std::log1p(v) : v;
   }

@@ -37,7 +37,15 @@ inline constexpr double kFreshBufferBytes = 32.0 * 1024 * 1024;
 // element in place and 12 out of place.
 double traffic_bytes(const layers::LayerConfig& config, const layers::Counts& counts);
 
-// Derived quantities ("macs", "bytes", "paper_macs", "inputs", "outputs", "fresh_outputs", "traffic") with what
+// oneDNN computes a float32 convolution in blocks of 16 channels on AVX-512 (nChw16c): a layer with 65 output
+// channels costs as much as one with 80. Inputs with fewer than 16 channels (an image's 3) go to direct
+// first-layer kernels that read them unpadded.
+inline constexpr double kSimdBlockChannels = 16.0;
+
+// conv2d MACs with out_channels, and in_channels >= 16, rounded up to a multiple of kSimdBlockChannels.
+double blocked_macs(const layers::LayerConfig& config, const layers::Counts& counts);
+
+// Derived quantities ("macs", "bytes", "paper_macs", "inputs", "outputs", "fresh_outputs", "traffic", "blocked_macs") with what
 // they count.
 const std::vector<FeatureInfo>& derived_quantities();
 // Feature groups usable in a feature set, with their meaning.
@@ -63,7 +71,7 @@ class FeatureExtractor {
   Matrix extract(const std::vector<layers::LayerConfig>& configs) const;
 
  private:
-  enum class Kind { kParam, kMacs, kBytes, kPaperMacs, kInputs, kOutputs, kFreshOutputs, kTraffic };
+  enum class Kind { kParam, kMacs, kBytes, kPaperMacs, kInputs, kOutputs, kFreshOutputs, kTraffic, kBlockedMacs };
   struct Source {
     Kind kind = Kind::kParam;
     std::string param;

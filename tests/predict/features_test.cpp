@@ -85,6 +85,30 @@ TEST(FeatureExtractor, TrafficAndFreshOutputsDependOnInPlace) {
   EXPECT_EQ(v[1], v[0] + 4.0 * 640);
 }
 
+TEST(FeatureExtractor, BlockedMacsRoundChannelsUpToSixteen) {
+  const FeatureExtractor fx("conv2d", {"macs", "blocked_macs", "log1p(blocked_macs)"});
+  double v[3];
+  // 2 x 8 x 8 outputs per channel pair, 3 x 3 window: 1152 MACs per (in, out) channel pair.
+  const double per_pair = 2.0 * 8 * 8 * 9;
+  fx.extract(conv(2, 8, 3, 64, 64, 1, 1), v);  // whole blocks: no padding
+  EXPECT_EQ(v[0], per_pair * 64 * 64);
+  EXPECT_EQ(v[1], per_pair * 64 * 64);
+  fx.extract(conv(2, 8, 3, 65, 17, 1, 1), v);  // 65 -> 80 input, 17 -> 32 output channels
+  EXPECT_EQ(v[0], per_pair * 65 * 17);
+  EXPECT_DOUBLE_EQ(v[1], per_pair * 80 * 32);
+  EXPECT_DOUBLE_EQ(v[2], std::log1p(per_pair * 80 * 32));
+  fx.extract(conv(2, 8, 3, 3, 64, 1, 1), v);  // an RGB input is read unpadded, 15 too; 16 is a whole block
+  EXPECT_EQ(v[1], per_pair * 3 * 64);
+  fx.extract(conv(2, 8, 3, 15, 1, 1, 1), v);
+  EXPECT_DOUBLE_EQ(v[1], per_pair * 15 * 16);
+  fx.extract(conv(2, 8, 3, 16, 1, 1, 1), v);
+  EXPECT_DOUBLE_EQ(v[1], per_pair * 16 * 16);
+  // Only convolutions are blocked this way.
+  EXPECT_THROW(FeatureExtractor("linear", {"blocked_macs"}), ConfigError);
+  EXPECT_EQ(expand_feature_set("conv2d", "log1p_blocked_macs+log1p_io"),
+            (Names{"log1p(blocked_macs)", "log1p(inputs)", "log1p(outputs)"}));
+}
+
 TEST(FeatureSets, StrideAndKernelGroupsApplyToWindowedLayersOnly) {
   EXPECT_EQ(expand_feature_set("conv2d", "log1p_macs+log1p_io+log1p_stride"),
             (Names{"log1p(macs)", "log1p(inputs)", "log1p(outputs)", "log1p(stride)"}));
