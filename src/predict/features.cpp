@@ -65,6 +65,8 @@ const std::vector<GroupDef>& group_defs() {
        [](const std::string&) { return std::vector<std::string>{"log1p(kernel_size)"}; }},
       {{"log1p_blocked_macs", "log1p(blocked_macs) (conv2d): MACs with channels rounded up to 16-float SIMD blocks"},
        [](const std::string&) { return std::vector<std::string>{"log1p(blocked_macs)"}; }},
+      {{"narrow_input", "narrow_input (conv2d): 1 for fewer than 16 input channels (direct first-layer kernels), else 0"},
+       [](const std::string&) { return std::vector<std::string>{"narrow_input"}; }},
   };
   return g;
 }
@@ -83,6 +85,10 @@ double blocked_macs(const layers::LayerConfig& config, const layers::Counts& cou
   const double out = config.get("out_channels");
   const double in_blocked = in < kSimdBlockChannels ? in : block(in);
   return static_cast<double>(counts.ops) * (in_blocked / in) * (block(out) / out);
+}
+
+double narrow_input(const layers::LayerConfig& config) {
+  return config.get("in_channels") < kSimdBlockChannels ? 1.0 : 0.0;
 }
 
 double traffic_bytes(const layers::LayerConfig& config, const layers::Counts& counts) {
@@ -106,6 +112,8 @@ const std::vector<FeatureInfo>& derived_quantities() {
       {"blocked_macs", "conv2d only: MACs with out_channels, and in_channels of 16 or more, rounded up to a multiple of "
                        "16 (the float32 lanes of an AVX-512 register, oneDNN's nChw16c layout); fewer than 16 input "
                        "channels are read unpadded by the direct first-layer kernels"},
+      {"narrow_input", "conv2d only: 1 when in_channels < 16 (the input goes to oneDNN's direct first-layer kernels, "
+                       "a different speed regime: an image's 3 channels), else 0"},
   };
   return d;
 }
@@ -126,6 +134,7 @@ const std::vector<std::string>& study_feature_sets() {
                                              "macs+fresh", "traffic+fresh",
                                              "log1p_macs+log1p_io+log1p_stride",
                                              "log1p_blocked_macs+log1p_io+log1p_stride",
+                                             "log1p_blocked_macs+log1p_io+log1p_stride+narrow_input",
                                              "log1p_macs+log1p_io+log1p_kernel+log1p_stride"};
   return s;
 }
@@ -179,11 +188,14 @@ FeatureExtractor::FeatureExtractor(std::string type, std::vector<std::string> co
       s.kind = Kind::kTraffic;
     } else if (inner == "blocked_macs" && type_ == "conv2d") {
       s.kind = Kind::kBlockedMacs;
+    } else if (inner == "narrow_input" && type_ == "conv2d") {
+      s.kind = Kind::kNarrowInput;
     } else {
       std::string valid;
       for (const auto& p : params) valid += p + ", ";
       problems.push_back(type_ + ": unknown feature '" + name + "'; features are " + valid +
-                         "macs, bytes, paper_macs, inputs, outputs, fresh_outputs, traffic, blocked_macs (conv2d) or "
+                         "macs, bytes, paper_macs, inputs, outputs, fresh_outputs, traffic, blocked_macs and narrow_input "
+                         "(conv2d) or "
                          "log1p(<one of them>)");
       continue;
     }
@@ -213,6 +225,7 @@ void FeatureExtractor::extract(const layers::LayerConfig& config, double* out) c
       }
       case Kind::kTraffic: v = traffic_bytes(config, counts); break;
       case Kind::kBlockedMacs: v = blocked_macs(config, counts); break;
+      case Kind::kNarrowInput: v = narrow_input(config); break;
     }
     out[i] = s.log1p ? std::log1p(v) : v;
   }

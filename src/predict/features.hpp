@@ -44,9 +44,11 @@ inline constexpr double kSimdBlockChannels = 16.0;
 
 // conv2d MACs with out_channels, and in_channels >= 16, rounded up to a multiple of kSimdBlockChannels.
 double blocked_macs(const layers::LayerConfig& config, const layers::Counts& counts);
+// conv2d: 1 when in_channels < kSimdBlockChannels (the first-layer regime), else 0.
+double narrow_input(const layers::LayerConfig& config);
 
-// Derived quantities ("macs", "bytes", "paper_macs", "inputs", "outputs", "fresh_outputs", "traffic", "blocked_macs") with what
-// they count.
+// Derived quantities ("macs", "bytes", "paper_macs", "inputs", "outputs", "fresh_outputs", "traffic", "blocked_macs",
+// "narrow_input") with what they count.
 const std::vector<FeatureInfo>& derived_quantities();
 // Feature groups usable in a feature set, with their meaning.
 const std::vector<FeatureInfo>& feature_groups();
@@ -71,7 +73,7 @@ class FeatureExtractor {
   Matrix extract(const std::vector<layers::LayerConfig>& configs) const;
 
  private:
-  enum class Kind { kParam, kMacs, kBytes, kPaperMacs, kInputs, kOutputs, kFreshOutputs, kTraffic, kBlockedMacs };
+  enum class Kind { kParam, kMacs, kBytes, kPaperMacs, kInputs, kOutputs, kFreshOutputs, kTraffic, kBlockedMacs, kNarrowInput };
   struct Source {
     Kind kind = Kind::kParam;
     std::string param;

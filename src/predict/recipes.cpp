@@ -51,9 +51,9 @@ Recipe paper_recipe() {
 
 // dlenergy's choice (docs/predictors.md, "The default recipe", has the tables behind it). The rule:
 //   1. rank every candidate of `dlenergy analyze` by cross-validated MAPE on the random configurations;
-//   2. keep the models that cannot blow up outside the training ranges: on the log scale only log features
-//      (a raw feature inside exp() explodes), and no pair of log columns that is collinear for the type
-//      (for activations bytes = 8 x elements, so log1p(bytes) ~ log1p(macs) + 2.1);
+//   2. keep the models that cannot blow up outside the training ranges: on the log scale only log features and
+//      0/1 indicators (a raw feature inside exp() explodes), and no pair of log columns that is collinear for
+//      the type (for activations bytes = 8 x elements, so log1p(bytes) ~ log1p(macs) + 2.1);
 //   3. among the best of those, take the one with the smallest relative error on layer shapes of real networks
 //      (AlexNet/VGG layers measured alone), where such measurements exist (conv2d, maxpool2d, linear).
 // All are multiplicative models: energy = exp(quadratic in log work and log traffic), no additive intercept in
@@ -68,11 +68,12 @@ Recipe default_recipe() {
   const auto log = Criterion::kLog;
   const auto full = Polynomial::kFull;
   r.entries = {
-      {"conv2d", make("log1p_blocked_macs+log1p_io+log1p_stride", log, full, true),
+      {"conv2d", make("log1p_blocked_macs+log1p_io+log1p_stride+narrow_input", log, full, true),
        "energy as a smooth function of log work, log input and output elements and log stride (a roofline in log "
        "space; the stride sets how far apart the input windows lie), the work counted in 16-channel SIMD blocks as "
-       "oneDNN computes it on AVX-512: 18.5 % cross-validated MAPE (plain MACs 20 %), 8.7 % on real network conv "
-       "layers (plain MACs 9.3 %, log work and log bytes 12.7 %), where linear-in-MACs models miss 3-channel and "
+       "oneDNN computes it on AVX-512, and a 0/1 flag for inputs of fewer than 16 channels (oneDNN's direct "
+       "first-layer kernels): 16.9 % cross-validated MAPE (plain MACs 20.4 %), 5.8 % on real network conv layers "
+       "(plain MACs 9.4 %, log work and log bytes 12.7 %), where linear-in-MACs models miss 3-channel and "
        "512-channel layers by -70 % / +30 %"},
       {"maxpool2d", make("log1p_macs+log1p_io+log1p_kernel+log1p_stride", log, full, true),
        "log comparisons, log input and output elements, log window and stride: 8 % on real networks' pooling "

@@ -105,8 +105,19 @@ TEST(FeatureExtractor, BlockedMacsRoundChannelsUpToSixteen) {
   EXPECT_DOUBLE_EQ(v[1], per_pair * 16 * 16);
   // Only convolutions are blocked this way.
   EXPECT_THROW(FeatureExtractor("linear", {"blocked_macs"}), ConfigError);
+  EXPECT_THROW(FeatureExtractor("maxpool2d", {"narrow_input"}), ConfigError);
   EXPECT_EQ(expand_feature_set("conv2d", "log1p_blocked_macs+log1p_io"),
             (Names{"log1p(blocked_macs)", "log1p(inputs)", "log1p(outputs)"}));
+}
+
+TEST(FeatureExtractor, NarrowInputFlagsFewerThanSixteenInputChannels) {
+  const FeatureExtractor fx("conv2d", expand_feature_set("conv2d", "narrow_input"));
+  ASSERT_EQ(fx.columns(), (Names{"narrow_input"}));  // an indicator: not log-transformed
+  double v = -1;
+  for (const auto& [in, flag] : std::vector<std::pair<double, double>>{{1, 1}, {3, 1}, {15, 1}, {16, 0}, {64, 0}}) {
+    fx.extract(conv(2, 8, 3, in, 64, 1, 1), &v);
+    EXPECT_EQ(v, flag) << in << " input channels";
+  }
 }
 
 TEST(FeatureSets, StrideAndKernelGroupsApplyToWindowedLayersOnly) {

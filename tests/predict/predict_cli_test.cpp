@@ -91,7 +91,7 @@ TEST_F(PredictCli, AnalyzeRanksModelsAndSaysTheEnergiesAreEstimated) {
   std::size_t rows = 1, chosen = 0;
   for (std::string line; std::getline(in, line); ++rows)
     if (line.find(",*,") != std::string::npos) ++chosen;
-  // 13 of the 16 feature sets apply to relu (not the three with log1p(stride)) x 4 models x 3 criteria, plus the
+  // 13 of the 17 feature sets apply to relu (not the four with log1p(stride)) x 4 models x 3 criteria, plus the
   // recipe's own relu model (no intercept, not among the candidates).
   EXPECT_EQ(rows, 157u);
   EXPECT_EQ(chosen + (first.find(",*,") != std::string::npos ? 1 : 0), 1u);
