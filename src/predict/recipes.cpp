@@ -1,7 +1,10 @@
 #include "predict/recipes.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <limits>
 
 #include "core/errors.hpp"
 #include "core/system_info.hpp"
@@ -22,6 +25,13 @@ ModelSpec make(const std::string& features, Criterion criterion, Polynomial poly
   s.nonnegative = nonnegative;
   s.minmax_target = minmax;
   return s;
+}
+
+std::string format_pct(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %%", v);
+  return buf;
 }
 
 Recipe paper_recipe() {
@@ -74,7 +84,9 @@ Recipe default_recipe() {
        "oneDNN computes it on AVX-512, and a 0/1 flag for inputs of fewer than 16 channels (oneDNN's direct "
        "first-layer kernels): 16.9 % cross-validated MAPE (plain MACs 20.4 %), 5.8 % on real network conv layers "
        "(plain MACs 9.4 %, log work and log bytes 12.7 %), where linear-in-MACs models miss 3-channel and "
-       "512-channel layers by -70 % / +30 %"},
+       "512-channel layers by -70 % / +30 %; without the flag when cross-validation prefers that (data with too "
+       "few narrow inputs for the flag's own slopes)",
+       {make("log1p_blocked_macs+log1p_io+log1p_stride", log, full, true)}},
       {"maxpool2d", make("log1p_macs+log1p_io+log1p_kernel+log1p_stride", log, full, true),
        "log comparisons, log input and output elements, log window and stride: 8 % on real networks' pooling "
        "layers (log1p of the schema parameters and log comparisons: 14 %), which MAC-linear models miss by -70 %"},
@@ -93,6 +105,20 @@ Recipe default_recipe() {
 }
 
 }  // namespace
+
+std::vector<ModelSpec> RecipeEntry::specs() const {
+  std::vector<ModelSpec> out = {spec};
+  out.insert(out.end(), alternatives.begin(), alternatives.end());
+  return out;
+}
+
+std::size_t best_by_cv(const std::vector<double>& cv_mape_pct) {
+  std::size_t best = 0;
+  const auto key = [](double m) { return std::isfinite(m) ? m : std::numeric_limits<double>::infinity(); };
+  for (std::size_t i = 1; i < cv_mape_pct.size(); ++i)
+    if (key(cv_mape_pct[i]) < key(cv_mape_pct[best])) best = i;
+  return best;
+}
 
 const RecipeEntry* Recipe::find(const std::string& type) const {
   for (const auto& e : entries)
@@ -153,7 +179,22 @@ FitOutcome fit_recipe(const Recipe& recipe, const std::map<std::string, Training
       out.notes.push_back(type + ": the " + recipe.name + " recipe has no model for this type; not fitted");
       continue;
     }
-    out.predictors.put(type, std::make_shared<const LayerPredictor>(fit_with_protocol(set, e->spec, recipe.protocol)));
+    std::vector<LayerPredictor> fitted;
+    std::vector<double> cv_mape;
+    for (const auto& spec : e->specs()) {
+      fitted.push_back(fit_with_protocol(set, spec, recipe.protocol));
+      const auto& m = fitted.back().state().metrics;
+      cv_mape.push_back(m.count("cv") ? m.at("cv").mape_pct : std::numeric_limits<double>::quiet_NaN());
+    }
+    const std::size_t best = best_by_cv(cv_mape);
+    if (fitted.size() > 1) {
+      std::string note = type + ": " + fitted[best].spec().describe() + " (cross-validated MAPE " +
+                         format_pct(cv_mape[best]) + ") rather than";
+      for (std::size_t i = 0; i < fitted.size(); ++i)
+        if (i != best) note += " " + fitted[i].spec().describe() + " (" + format_pct(cv_mape[i]) + ")";
+      out.notes.push_back(note);
+    }
+    out.predictors.put(type, std::make_shared<const LayerPredictor>(std::move(fitted[best])));
   }
   for (const auto& e : recipe.entries)
     if (!sets.count(e.type)) out.notes.push_back(e.type + ": no training rows; no predictor");

@@ -18,7 +18,16 @@ struct RecipeEntry {
   std::string type;
   ModelSpec spec;
   std::string reason;  // why this model, for docs and `fit` output
+  // Fallbacks for data that cannot support `spec` (too few rows of a rare regime for its extra coefficients):
+  // fit keeps whichever of spec and these has the lowest cross-validated MAPE on the data it is given.
+  std::vector<ModelSpec> alternatives = {};
+
+  std::vector<ModelSpec> specs() const;  // spec, then the alternatives
 };
+
+// Of several models fitted to the same rows, the index of the one with the lowest cross-validated MAPE (a model
+// without a finite CV figure loses to any that has one; ties keep the earlier).
+std::size_t best_by_cv(const std::vector<double>& cv_mape_pct);
 
 // How a recipe fits and scores: split 70/20/10 with `seed`; coefficients from the training rows (plus the
 // validation rows when fit_on_validation_too); metrics on the held-out test rows, on the validation rows when
@@ -45,7 +54,8 @@ LayerPredictor fit_with_protocol(const TrainingSet& set, const ModelSpec& spec, 
 
 struct FitOutcome {
   PredictorSet predictors;
-  std::vector<std::string> notes;  // types in the data but not in the recipe, and the reverse
+  // Types in the data but not in the recipe, and the reverse; which alternative a type got, and why.
+  std::vector<std::string> notes;
 };
 // Fits every type of `sets` the recipe covers. FitError when none is covered.
 FitOutcome fit_recipe(const Recipe& recipe, const std::map<std::string, TrainingSet>& sets, PredictorSource source);

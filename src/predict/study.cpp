@@ -58,16 +58,16 @@ StudyResult run_study(const TrainingSet& set, const StudySettings& settings) {
                                     }
                                   }),
                    candidates.end());
-  const RecipeEntry* chosen = settings.recipe ? settings.recipe->find(set.type) : nullptr;
-  if (chosen && std::find(candidates.begin(), candidates.end(), chosen->spec) == candidates.end())
-    candidates.push_back(chosen->spec);
+  const RecipeEntry* entry = settings.recipe ? settings.recipe->find(set.type) : nullptr;
+  const std::vector<ModelSpec> recipe_specs = entry ? entry->specs() : std::vector<ModelSpec>{};
+  for (const auto& spec : recipe_specs)
+    if (std::find(candidates.begin(), candidates.end(), spec) == candidates.end()) candidates.push_back(spec);
 
   std::vector<std::vector<double>> cv_predictions(candidates.size());
   std::vector<std::vector<double>> test_predictions(candidates.size());
   for (std::size_t c = 0; c < candidates.size(); ++c) {
     StudyRow row;
     row.spec = candidates[c];
-    row.chosen = chosen && chosen->spec == row.spec;
     try {
       const FeatureExtractor fx(set.type, expand_feature_set(set.type, row.spec.feature_set));
       const Matrix raw = fx.extract(set.configs);
@@ -84,6 +84,15 @@ StudyResult run_study(const TrainingSet& set, const StudySettings& settings) {
     }
     r.ranked.push_back(std::move(row));
   }
+  // The recipe's model, or of its alternatives the one fit would keep: the lowest cross-validated MAPE.
+  std::vector<std::size_t> recipe_rows;
+  std::vector<double> recipe_cv;
+  for (const auto& spec : recipe_specs) {
+    const auto it = std::find(candidates.begin(), candidates.end(), spec);
+    recipe_rows.push_back(static_cast<std::size_t>(it - candidates.begin()));
+    recipe_cv.push_back(r.ranked[recipe_rows.back()].cv.mape_pct);
+  }
+  if (!recipe_rows.empty()) r.ranked[recipe_rows[best_by_cv(recipe_cv)]].chosen = true;
   // Rank by CV MAPE; keep the candidate index to find the plotted model's predictions.
   std::vector<std::size_t> order(candidates.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;

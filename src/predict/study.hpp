@@ -13,7 +13,7 @@
 
 namespace dle::predict {
 
-// Feature sets (study_feature_sets, 15; run_study drops those naming a parameter the type lacks) x
+// Feature sets (study_feature_sets, 17; run_study drops those naming a parameter the type lacks) x
 // {linear, linear-nnls, poly2-interaction+std, poly2+std} x
 // {absolute, relative, log}, every one with an intercept.
 std::vector<ModelSpec> study_candidates();
@@ -21,7 +21,8 @@ std::vector<ModelSpec> study_candidates();
 struct StudySettings {
   std::size_t folds = 10;
   std::uint32_t seed = 1234;
-  const Recipe* recipe = nullptr;   // its model for the type is marked chosen (and added when not a candidate)
+  const Recipe* recipe = nullptr;   // its model for the type (of its alternatives, the one with the lowest CV
+                                    // MAPE) is marked chosen; added when not a candidate
   std::vector<ModelSpec> candidates;  // empty = study_candidates()
 };
 
