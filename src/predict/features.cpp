@@ -63,9 +63,11 @@ const std::vector<GroupDef>& group_defs() {
        [](const std::string&) { return std::vector<std::string>{"log1p(stride)"}; }},
       {{"log1p_kernel", "log1p(kernel_size) (conv2d, maxpool2d)"},
        [](const std::string&) { return std::vector<std::string>{"log1p(kernel_size)"}; }},
-      {{"log1p_blocked_macs", "log1p(blocked_macs) (conv2d): MACs with channels rounded up to 16-float SIMD blocks"},
+      {{"log1p_blocked_macs",
+        "log1p(blocked_macs) (conv2d): MACs with channels rounded up to 16-float SIMD blocks"},
        [](const std::string&) { return std::vector<std::string>{"log1p(blocked_macs)"}; }},
-      {{"narrow_input", "narrow_input (conv2d): 1 for fewer than 16 input channels (direct first-layer kernels), else 0"},
+      {{"narrow_input",
+        "narrow_input (conv2d): 1 for fewer than 16 input channels (direct first-layer kernels), else 0"},
        [](const std::string&) { return std::vector<std::string>{"narrow_input"}; }},
   };
   return g;
@@ -194,9 +196,8 @@ FeatureExtractor::FeatureExtractor(std::string type, std::vector<std::string> co
       std::string valid;
       for (const auto& p : params) valid += p + ", ";
       problems.push_back(type_ + ": unknown feature '" + name + "'; features are " + valid +
-                         "macs, bytes, paper_macs, inputs, outputs, fresh_outputs, traffic, blocked_macs and narrow_input "
-                         "(conv2d) or "
-                         "log1p(<one of them>)");
+                         "macs, bytes, paper_macs, inputs, outputs, fresh_outputs, traffic, blocked_macs and "
+                         "narrow_input (conv2d) or log1p(<one of them>)");
       continue;
     }
     if (s.kind != Kind::kParam) needs_counts_ = true;

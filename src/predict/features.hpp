@@ -73,7 +73,9 @@ class FeatureExtractor {
   Matrix extract(const std::vector<layers::LayerConfig>& configs) const;
 
  private:
-  enum class Kind { kParam, kMacs, kBytes, kPaperMacs, kInputs, kOutputs, kFreshOutputs, kTraffic, kBlockedMacs, kNarrowInput };
+  enum class Kind {
+    kParam, kMacs, kBytes, kPaperMacs, kInputs, kOutputs, kFreshOutputs, kTraffic, kBlockedMacs, kNarrowInput
+  };
   struct Source {
     Kind kind = Kind::kParam;
     std::string param;
