@@ -3,6 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -126,6 +128,37 @@ TEST_F(EstimateCli, EstimateUsesTheShippedDefaultPredictors) {
   EXPECT_EQ(j["predictors"]["estimated"], false);
   EXPECT_GT(j["total"]["energy_j"].get<double>(), 0.0);
   EXPECT_EQ(j["total"]["complete"], true);
+}
+
+// The shipped file is what scripts/make-default-predictors.sh makes of the paper's random configurations with
+// the current recipe: same features and models per type, coefficients to 1e-9 relative. Fails when the recipe
+// or the features change and the file was not regenerated.
+TEST_F(EstimateCli, ShippedDefaultsAreWhatTheScriptRegenerates) {
+  const fs::path data = (fs::path(DLE_SOURCE_DIR) / ".." / "shared" / "paper-data").lexically_normal();
+  if (!fs::is_directory(data / "raw")) GTEST_SKIP() << "paper data not found at " << data << " (needs ../shared/paper-data)";
+  const fs::path out = dir_ / "regenerated.json";
+  const std::string cmd = "DLENERGY=" + dle::testing::dlenergy_bin() + " bash " + DLE_SOURCE_DIR +
+                          "/scripts/make-default-predictors.sh " + data.string() + " " + out.string() + " > " +
+                          (dir_ / "script.log").string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << dle::testing::slurp((dir_ / "script.log").string());
+  const auto shipped = nlohmann::json::parse(dle::testing::slurp(std::string(DLE_SOURCE_DIR) + "/predictors/default.json"));
+  const auto fresh = nlohmann::json::parse(dle::testing::slurp(out.string()));
+  EXPECT_EQ(fresh["source"]["data_hash"], shipped["source"]["data_hash"]);
+  ASSERT_EQ(fresh["predictors"].size(), shipped["predictors"].size());
+  for (const auto& [type, p] : shipped["predictors"].items()) {
+    SCOPED_TRACE(type);
+    ASSERT_TRUE(fresh["predictors"].contains(type));
+    const auto& q = fresh["predictors"][type];
+    EXPECT_EQ(q["features"], p["features"]);
+    EXPECT_EQ(q["model"]["feature_set"], p["model"]["feature_set"]);
+    const auto& a = p["coefficients"];
+    const auto& b = q["coefficients"];
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i)
+      EXPECT_NEAR(b[i].get<double>(), a[i].get<double>(), 1e-9 * std::max(1.0, std::abs(a[i].get<double>()))) << i;
+    EXPECT_NEAR(q["intercept"].get<double>(), p["intercept"].get<double>(),
+                1e-9 * std::max(1.0, std::abs(p["intercept"].get<double>())));
+  }
 }
 
 TEST_F(EstimateCli, MissingPredictorFileIsAConfigError) {
