@@ -85,8 +85,10 @@ Recipe default_recipe() {
        "first-layer kernels): 16.9 % cross-validated MAPE (plain MACs 20.4 %), 5.8 % on real network conv layers "
        "(plain MACs 9.4 %, log work and log bytes 12.7 %), where linear-in-MACs models miss 3-channel and "
        "512-channel layers by -70 % / +30 %; without the flag when cross-validation prefers that (data with too "
-       "few narrow inputs for the flag's own slopes)",
-       {make("log1p_blocked_macs+log1p_io+log1p_stride", log, full, true)}},
+       "few narrow inputs for the flag's own slopes), on plain MACs when that is better still (a CPU whose oneDNN "
+       "blocks channels differently, e.g. by 8 on AVX2)",
+       {make("log1p_blocked_macs+log1p_io+log1p_stride", log, full, true),
+        make("log1p_macs+log1p_io+log1p_stride", log, full, true)}},
       {"maxpool2d", make("log1p_macs+log1p_io+log1p_kernel+log1p_stride", log, full, true),
        "log comparisons, log input and output elements, log window and stride: 8 % on real networks' pooling "
        "layers (log1p of the schema parameters and log comparisons: 14 %), which MAC-linear models miss by -70 %"},
@@ -189,9 +191,12 @@ FitOutcome fit_recipe(const Recipe& recipe, const std::map<std::string, Training
     const std::size_t best = best_by_cv(cv_mape);
     if (fitted.size() > 1) {
       std::string note = type + ": " + fitted[best].spec().describe() + " (cross-validated MAPE " +
-                         format_pct(cv_mape[best]) + ") rather than";
+                         format_pct(cv_mape[best]) + ") rather than ";
+      std::string others;
       for (std::size_t i = 0; i < fitted.size(); ++i)
-        if (i != best) note += " " + fitted[i].spec().describe() + " (" + format_pct(cv_mape[i]) + ")";
+        if (i != best)
+          others += (others.empty() ? "" : ", ") + fitted[i].spec().describe() + " (" + format_pct(cv_mape[i]) + ")";
+      note += others;
       out.notes.push_back(note);
     }
     out.predictors.put(type, std::make_shared<const LayerPredictor>(std::move(fitted[best])));
