@@ -71,6 +71,20 @@ TEST(RecipeAlternatives, FitKeepsTheLowestCrossValidatedMapeAndSaysSo) {
             "macs");
 }
 
+TEST(RecipeAlternatives, TheNoteListsEveryModelNotKept) {
+  Recipe r = recipe_with_alternative();
+  r.entries[0].alternatives.push_back(relative("base"));
+  const FitOutcome out = fit_recipe(r, {{"relu", exact_relu_set()}}, PredictorSource{});
+  EXPECT_EQ(out.predictors.get("relu")->spec().feature_set, "macs");
+  ASSERT_EQ(out.notes.size(), 1u);
+  const std::string& note = out.notes[0];
+  const auto first = note.find("rather than linear on [batch_size], relative error, no intercept (");
+  const auto second = note.find("), linear on [base], relative error, no intercept (");
+  EXPECT_NE(first, std::string::npos) << note;
+  EXPECT_NE(second, std::string::npos) << note;
+  EXPECT_LT(first, second) << note;
+}
+
 TEST(RecipeAlternatives, StudyMarksTheAlternativeFitWouldKeep) {
   const Recipe r = recipe_with_alternative();
   StudySettings settings;
