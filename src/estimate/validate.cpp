@@ -228,6 +228,14 @@ ValidationResult validate(const std::vector<storage::MeasurementRecord>& measure
     c.error_pct = error_pct(c.predicted_j, c.measured_j);
     c.status = to_string(le.status);
     r.layers.push_back(c);
+    if (le.status == LayerStatus::kZeroWork) {
+      ZeroWorkType& z = r.zero_work_types[c.type];
+      z.mean_measured_j += (c.measured_j - z.mean_measured_j) / static_cast<double>(++z.n);
+      const auto net = networks.find({name, batch});
+      if (net != networks.end() && combined(net->second) > 0)
+        z.max_share_pct = std::max(z.max_share_pct, 100.0 * c.measured_j / combined(net->second));
+      continue;
+    }
     per_type[c.type].first.push_back(c.measured_j);
     per_type[c.type].second.push_back(c.predicted_j);
   }

@@ -58,6 +58,14 @@ struct LayerComparison {
   std::string status;  // "predicted" or "zero-work"
 };
 
+// Layers that are 0 J by definition (Dropout, Flatten, identity pooling) but were measured alone: what running
+// them cost, so that the figure is visible without counting as a prediction error.
+struct ZeroWorkType {
+  std::size_t n = 0;           // layer/batch-size points
+  double mean_measured_j = 0;  // per forward pass
+  double max_share_pct = 0;    // largest share of its whole network's measured energy (0 when none measured)
+};
+
 struct AdditivityRow {
   std::string architecture;
   std::int64_t batch = 0;
@@ -82,7 +90,8 @@ struct ValidationResult {
   std::map<std::string, Metrics> architectures;       // per architecture, over its batch sizes
   Metrics summary;                                    // over all networks
   std::vector<LayerComparison> layers;                // sorted by architecture, batch, layer index
-  std::map<std::string, Metrics> layer_types;         // per layer type, over layers measured alone
+  std::map<std::string, Metrics> layer_types;         // per predicted layer type, over layers measured alone
+  std::map<std::string, ZeroWorkType> zero_work_types;  // layer types that are 0 J by definition
   std::vector<AdditivityRow> additivity;              // sorted by architecture, batch
   std::vector<std::string> skipped;  // groups not compared, each with the reason (unknown architecture, ...)
   std::size_t measurements_used = 0;

@@ -91,6 +91,17 @@ void write_validation_table(std::ostream& out, const ValidationResult& r, const 
     out << "  no layer-of-network measurements (kind network_layer) in the database\n";
   else
     write_metrics_table(out, "type", r.layer_types);
+  if (!r.zero_work_types.empty()) {
+    out << "0 J by definition (not predicted), measured alone:";
+    std::string sep = " ";
+    for (const auto& [type, z] : r.zero_work_types) {
+      out << sep << type << " " << num(z.mean_measured_j * 1e3) << " mJ on average (n = " << z.n;
+      if (z.max_share_pct > 0) out << ", at most " << pct(z.max_share_pct) << " of its network";
+      out << ")";
+      sep = "; ";
+    }
+    out << "\n";
+  }
 
   out << "\nadditivity: sum of the layers measured alone vs the whole network\n";
   if (r.additivity.empty()) {
@@ -126,6 +137,9 @@ void write_validation_json(std::ostream& out, const ValidationResult& r, const V
   for (const auto& [name, m] : r.architectures) j["architectures"][name] = metrics_json(m);
   j["layer_types"] = json::object();
   for (const auto& [type, m] : r.layer_types) j["layer_types"][type] = metrics_json(m);
+  j["zero_work_types"] = json::object();
+  for (const auto& [type, z] : r.zero_work_types)
+    j["zero_work_types"][type] = {{"n", z.n}, {"mean_measured_j", z.mean_measured_j}, {"max_share_pct", z.max_share_pct}};
   j["layers"] = json::array();
   for (const auto& l : r.layers)
     j["layers"].push_back({{"architecture", l.architecture},

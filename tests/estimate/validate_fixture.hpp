@@ -6,7 +6,7 @@
 //              vgg11 b1   = Pvgg11/0.8                                                             -> -20 %
 //              resnet50 b1 (not a known architecture: reported, not compared)
 //   alexnet b1 layers measured alone: conv 0 = E0/1.25 (+25 %), relu 1 = 2*E1 (-50 %),
-//              conv 3 = E3 (0 %), dropout 15 = 1 mJ (predicted 0 J by definition: -100 %)
+//              conv 3 = E3 (0 %), dropout 15 = 1 mJ (0 J by definition: listed apart, not scored)
 //   ignored:   a kind "layer" row and a "skipped" network row.
 #include <string>
 

@@ -114,10 +114,17 @@ TEST_F(ValidateHandMadeDb, LayerTypesAndAdditivityHaveKnownAnswers) {
   EXPECT_NEAR(conv.mean_signed_error_pct, 12.5, 1e-9);
   EXPECT_NEAR(conv.within_10pct_share, 0.5, 1e-12);
   EXPECT_NEAR(r.layer_types.at("relu").mean_signed_error_pct, -50.0, 1e-9);
-  EXPECT_NEAR(r.layer_types.at("dropout").mean_signed_error_pct, -100.0, 1e-9);
+  // Dropout is 0 J by definition: listed with what it cost measured alone, not scored as a -100 % miss.
+  EXPECT_EQ(r.layer_types.count("dropout"), 0u);
+  ASSERT_EQ(r.zero_work_types.count("dropout"), 1u);
+  const ZeroWorkType& z = r.zero_work_types.at("dropout");
+  EXPECT_EQ(z.n, 1u);
+  EXPECT_NEAR(z.mean_measured_j, fixture::kDropoutJ, 1e-15);
+  EXPECT_NEAR(z.max_share_pct, 100.0 * fixture::kDropoutJ / (fixture::kAlexnetJ / 1.05), 1e-9);
   for (const auto& l : r.layers)
     if (l.type == "dropout") {
       EXPECT_EQ(l.status, "zero-work");
+      EXPECT_EQ(l.predicted_j, 0.0);
     }
 
   ASSERT_EQ(r.additivity.size(), 1u);
@@ -177,12 +184,17 @@ TEST_F(ValidateHandMadeDb, JsonHasTheIssuesShape) {
   EXPECT_TRUE(j["summary"].contains("r2"));
   EXPECT_TRUE(j["architectures"]["vgg11"]["r2"].is_null());
   EXPECT_EQ(j["layer_types"]["conv2d"]["n"].get<int>(), 2);
+  EXPECT_FALSE(j["layer_types"].contains("dropout"));
+  EXPECT_NEAR(j["zero_work_types"]["dropout"]["mean_measured_j"].get<double>(), fixture::kDropoutJ, 1e-15);
   EXPECT_EQ(j["additivity"][0]["layers_measured"].get<int>(), 4);
 
   std::ostringstream table;
   write_validation_table(table, r, c);
   EXPECT_NE(table.str().find("summary: R2"), std::string::npos);
   EXPECT_NE(table.str().find("MAPE 8.3 %"), std::string::npos) << table.str();
+  EXPECT_NE(table.str().find("0 J by definition (not predicted), measured alone: dropout 1 mJ on average (n = 1, "),
+            std::string::npos)
+      << table.str();
 }
 
 TEST_F(ValidateHandMadeDb, PlotsAreWrittenWithGnuplot) {
