@@ -232,8 +232,8 @@ ValidationResult validate(const std::vector<storage::MeasurementRecord>& measure
       ZeroWorkType& z = r.zero_work_types[c.type];
       z.mean_measured_j += (c.measured_j - z.mean_measured_j) / static_cast<double>(++z.n);
       const auto net = networks.find({name, batch});
-      if (net != networks.end() && combined(net->second) > 0)
-        z.max_share_pct = std::max(z.max_share_pct, 100.0 * c.measured_j / combined(net->second));
+      const double network_j = net != networks.end() ? combined(net->second) : 0.0;
+      if (network_j > 0) z.max_share_pct = std::max(z.max_share_pct, 100.0 * c.measured_j / network_j);
       continue;
     }
     per_type[c.type].first.push_back(c.measured_j);
