@@ -69,6 +69,9 @@ const std::vector<GroupDef>& group_defs() {
       {{"narrow_input",
         "narrow_input (conv2d): 1 for fewer than 16 input channels (direct first-layer kernels), else 0"},
        [](const std::string&) { return std::vector<std::string>{"narrow_input"}; }},
+      {{"aligned_rows",
+        "aligned_rows (linear): 1 for weight rows a multiple of 4 KiB long (one L1 cache set per column), else 0"},
+       [](const std::string&) { return std::vector<std::string>{"aligned_rows"}; }},
   };
   return g;
 }
@@ -91,6 +94,10 @@ double blocked_macs(const layers::LayerConfig& config, const layers::Counts& cou
 
 double narrow_input(const layers::LayerConfig& config) {
   return config.get("in_channels") < kSimdBlockChannels ? 1.0 : 0.0;
+}
+
+double aligned_rows(const layers::LayerConfig& config) {
+  return std::fmod(config.get("input_size") * 4.0, kCacheSetPeriodBytes) == 0.0 ? 1.0 : 0.0;
 }
 
 double traffic_bytes(const layers::LayerConfig& config, const layers::Counts& counts) {
@@ -116,6 +123,8 @@ const std::vector<FeatureInfo>& derived_quantities() {
                        "channels are read unpadded by the direct first-layer kernels"},
       {"narrow_input", "conv2d only: 1 when in_channels < 16 (the input goes to oneDNN's direct first-layer kernels, "
                        "a different speed regime: an image's 3 channels), else 0"},
+      {"aligned_rows", "linear only: 1 when a weight row (input_size x 4 bytes) is a multiple of 4 KiB, the period of "
+                       "an L1 cache's set index, so that one column of every row falls in the same cache set; else 0"},
   };
   return d;
 }
@@ -192,12 +201,14 @@ FeatureExtractor::FeatureExtractor(std::string type, std::vector<std::string> co
       s.kind = Kind::kBlockedMacs;
     } else if (inner == "narrow_input" && type_ == "conv2d") {
       s.kind = Kind::kNarrowInput;
+    } else if (inner == "aligned_rows" && type_ == "linear") {
+      s.kind = Kind::kAlignedRows;
     } else {
       std::string valid;
       for (const auto& p : params) valid += p + ", ";
       problems.push_back(type_ + ": unknown feature '" + name + "'; features are " + valid +
                          "macs, bytes, paper_macs, inputs, outputs, fresh_outputs, traffic, blocked_macs and "
-                         "narrow_input (conv2d) or log1p(<one of them>)");
+                         "narrow_input (conv2d), aligned_rows (linear) or log1p(<one of them>)");
       continue;
     }
     if (s.kind != Kind::kParam) needs_counts_ = true;
@@ -227,6 +238,7 @@ void FeatureExtractor::extract(const layers::LayerConfig& config, double* out) c
       case Kind::kTraffic: v = traffic_bytes(config, counts); break;
       case Kind::kBlockedMacs: v = blocked_macs(config, counts); break;
       case Kind::kNarrowInput: v = narrow_input(config); break;
+      case Kind::kAlignedRows: v = aligned_rows(config); break;
     }
     out[i] = s.log1p ? std::log1p(v) : v;
   }

@@ -29,6 +29,18 @@ struct RecipeEntry {
 // without a finite CV figure loses to any that has one; ties keep the earlier).
 std::size_t best_by_cv(const std::vector<double>& cv_mape_pct);
 
+// A 0/1 feature (narrow_input, aligned_rows) gets its own coefficients in a polynomial model; with only a few rows
+// at one of its values they fit those rows exactly and extrapolate wildly to every layer it flags (the paper's 1000
+// random Linear layers hold one whose rows are a multiple of 4 KiB: a model with aligned_rows predicts AlexNet's
+// classifier 6x too high), and cross-validation does not see it, as a fold rarely holds such a row.
+inline constexpr std::size_t kMinRowsPerIndicatorValue = 10;
+// Why `spec` is not supported by `set`: its first column that takes only the values 0 and 1 and takes one of them
+// in fewer than kMinRowsPerIndicatorValue rows, e.g. "aligned_rows is 1 in 1 of 1000 rows"; empty when none.
+std::string indicator_shortfall(const TrainingSet& set, const ModelSpec& spec);
+// The model fit keeps of several fitted to the same rows: best_by_cv among those without a shortfall (all of
+// them when every one has one).
+std::size_t choose_model(const std::vector<double>& cv_mape_pct, const std::vector<std::string>& shortfalls);
+
 // How a recipe fits and scores: split 70/20/10 with `seed`; coefficients from the training rows (plus the
 // validation rows when fit_on_validation_too); metrics on the held-out test rows, on the validation rows when
 // they were not used, and k-fold cross-validation over the rows the coefficients were fitted on.

@@ -87,12 +87,14 @@ StudyResult run_study(const TrainingSet& set, const StudySettings& settings) {
   // The recipe's model, or of its alternatives the one fit would keep: the lowest cross-validated MAPE.
   std::vector<std::size_t> recipe_rows;
   std::vector<double> recipe_cv;
+  std::vector<std::string> recipe_shortfalls;
   for (const auto& spec : recipe_specs) {
     const auto it = std::find(candidates.begin(), candidates.end(), spec);
     recipe_rows.push_back(static_cast<std::size_t>(it - candidates.begin()));
     recipe_cv.push_back(r.ranked[recipe_rows.back()].cv.mape_pct);
+    recipe_shortfalls.push_back(indicator_shortfall(set, spec));
   }
-  if (!recipe_rows.empty()) r.ranked[recipe_rows[best_by_cv(recipe_cv)]].chosen = true;
+  if (!recipe_rows.empty()) r.ranked[recipe_rows[choose_model(recipe_cv, recipe_shortfalls)]].chosen = true;
   // Rank by CV MAPE; keep the candidate index to find the plotted model's predictions.
   std::vector<std::size_t> order(candidates.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;

@@ -120,6 +120,21 @@ TEST(FeatureExtractor, NarrowInputFlagsFewerThanSixteenInputChannels) {
   }
 }
 
+TEST(FeatureExtractor, AlignedRowsFlagsWeightRowsAMultipleOfFourKiB) {
+  const FeatureExtractor fx("linear", expand_feature_set("linear", "log1p_macs+aligned_rows"));
+  ASSERT_EQ(fx.columns(), (Names{"log1p(macs)", "aligned_rows"}));
+  double v[2];
+  // 1024 floats = 4 KiB; AlexNet's 9216 = 9 x 1024 and VGG's 4096 flag; 2 KiB rows (VGG's 25088 = 24.5 x 1024,
+  // 4608) and rows one float off do not.
+  for (const auto& [in, flag] : std::vector<std::pair<double, double>>{
+           {1024, 1}, {4096, 1}, {9216, 1}, {3072, 1}, {4095, 0}, {4097, 0}, {4608, 0}, {25088, 0}, {512, 0}}) {
+    fx.extract({"linear", {{"batch_size", 8}, {"input_size", in}, {"output_size", 1000}}}, v);
+    EXPECT_EQ(v[1], flag) << in << " input features";
+    EXPECT_DOUBLE_EQ(v[0], std::log1p(8.0 * in * 1000));
+  }
+  EXPECT_THROW(FeatureExtractor("conv2d", {"aligned_rows"}), ConfigError);
+}
+
 TEST(FeatureSets, StrideAndKernelGroupsApplyToWindowedLayersOnly) {
   EXPECT_EQ(expand_feature_set("conv2d", "log1p_macs+log1p_io+log1p_stride"),
             (Names{"log1p(macs)", "log1p(inputs)", "log1p(outputs)", "log1p(stride)"}));

@@ -102,5 +102,74 @@ TEST(RecipeAlternatives, StudyMarksTheAlternativeFitWouldKeep) {
   EXPECT_EQ(chosen, 1);
 }
 
+TEST(ChooseModel, ModelsWithTooFewRowsAtAFlagValueLoseUnlessAllDo) {
+  EXPECT_EQ(choose_model({5.0, 10.0}, {"aligned_rows is 1 in 1 of 100 rows", ""}), 1u);
+  EXPECT_EQ(choose_model({5.0, 10.0}, {"", ""}), 0u);
+  EXPECT_EQ(choose_model({5.0, 10.0}, {"a", "b"}), 0u);  // none supported: plain best_by_cv
+  EXPECT_EQ(choose_model({kNaN, 10.0, 4.0}, {"", "", "c"}), 1u);
+}
+
+// Linear layers at batch 4 whose energy is 1 nJ per MAC, twice that when the weight rows are a multiple of 4 KiB
+// (input_size a multiple of 1024), with `aligned` such rows among 100.
+TrainingSet linear_set(int aligned) {
+  TrainingSet s;
+  s.type = "linear";
+  for (int i = 0; i < 100; ++i) {
+    const double in = i < aligned ? 1024.0 * (1 + i % 9) : 1001.0 + 38.0 * i;  // odd: never aligned
+    const double out = 500.0 + 53.0 * (i % 17);
+    s.configs.push_back({"linear", {{"batch_size", 4.0}, {"input_size", in}, {"output_size", out}}});
+    s.energy_j.push_back(1e-9 * 4 * in * out * (i < aligned ? 2.0 : 1.0));
+    s.measurements.push_back(1);
+  }
+  return s;
+}
+
+ModelSpec log_poly(const std::string& features) {
+  ModelSpec s;
+  s.feature_set = features;
+  s.criterion = Criterion::kLog;
+  s.polynomial = Polynomial::kFull;
+  s.standard_scaler = true;
+  return s;
+}
+
+TEST(IndicatorShortfall, NamesTheFlagAndHowFewRowsCarryIt) {
+  EXPECT_EQ(indicator_shortfall(linear_set(3), log_poly("log1p_macs+aligned_rows")), "aligned_rows is 1 in 3 of 100 rows");
+  EXPECT_EQ(indicator_shortfall(linear_set(0), log_poly("log1p_macs+aligned_rows")), "aligned_rows is 1 in 0 of 100 rows");
+  EXPECT_EQ(indicator_shortfall(linear_set(95), log_poly("log1p_macs+aligned_rows")), "aligned_rows is 0 in 5 of 100 rows");
+  EXPECT_EQ(indicator_shortfall(linear_set(10), log_poly("log1p_macs+aligned_rows")), "");
+  EXPECT_EQ(indicator_shortfall(linear_set(3), log_poly("log1p_macs+log1p_bytes")), "");  // no 0/1 column
+}
+
+TEST(IndicatorShortfall, FitUsesTheFlagOnlyWithEnoughRowsCarryingIt) {
+  Recipe r;
+  r.name = "test";
+  r.protocol = {1234, 5, true};
+  r.entries = {{"linear", log_poly("log1p_macs+aligned_rows"), "flag", {log_poly("log1p_macs")}}};
+
+  // 30 aligned rows: the flag's model is exact (x2 for aligned rows) and kept.
+  const FitOutcome with = fit_recipe(r, {{"linear", linear_set(30)}}, PredictorSource{});
+  const auto p = with.predictors.get("linear");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->spec().feature_set, "log1p_macs+aligned_rows");
+  const layers::LayerConfig alexnet_fc1{"linear", {{"batch_size", 4.0}, {"input_size", 9216.0}, {"output_size", 4096.0}}};
+  EXPECT_NEAR(p->predict_j(alexnet_fc1) / (2e-9 * 4 * 9216 * 4096), 1.0, 0.02);
+
+  // 3 aligned rows: the flag model is not used, whatever its cross-validated MAPE, and the note says why.
+  const FitOutcome without = fit_recipe(r, {{"linear", linear_set(3)}}, PredictorSource{});
+  EXPECT_EQ(without.predictors.get("linear")->spec().feature_set, "log1p_macs");
+  ASSERT_EQ(without.notes.size(), 1u);
+  EXPECT_NE(without.notes[0].find("not used: aligned_rows is 1 in 3 of 100 rows, fewer than 10"), std::string::npos)
+      << without.notes[0];
+
+  // analyze marks the same model.
+  StudySettings settings;
+  settings.folds = 5;
+  settings.recipe = &r;
+  settings.candidates = {log_poly("log1p_macs")};
+  for (const auto& row : run_study(linear_set(3), settings).ranked)
+    if (row.chosen) EXPECT_EQ(row.spec.feature_set, "log1p_macs");
+}
+
 }  // namespace
 }  // namespace dle::predict
