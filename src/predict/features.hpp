@@ -50,8 +50,8 @@ double narrow_input(const layers::LayerConfig& config);
 // An L1 data cache's set index repeats every 4 KiB (64 sets of 64-byte lines, on every current x86 core). A linear
 // layer whose weight rows are a multiple of 4 KiB long (input_size a multiple of 1024 floats: 1024, 4096, 9216)
 // puts the same column of every row in one cache set, so a GEMM reading many rows at once evicts its own lines.
-// Measured with dlenergy on this project's machines: 1.3-2x the energy per weight byte at batch 1-16 of rows one
-// float longer or shorter; 2 KiB rows (4608, 25088 floats) cost no more.
+// Measured with dlenergy on the development VM (AMD EPYC, OpenBLAS; CPU time): 1.2-2x the time per weight byte of
+// rows one float longer or shorter at batch 1-16; 2 KiB rows (4608, 25088 floats) cost no more (docs/predictors.md).
 inline constexpr double kCacheSetPeriodBytes = 4096.0;
 // linear: 1 when input_size x 4 bytes is a multiple of kCacheSetPeriodBytes, else 0.
 double aligned_rows(const layers::LayerConfig& config);

@@ -95,8 +95,8 @@ Recipe default_recipe() {
       {"linear", make("log1p_macs+log1p_bytes+aligned_rows", log, full, true),
        "log work and log bytes (5 % cross-validated MAPE, 8 % on real networks' classifier layers), and a 0/1 flag "
        "for weight rows a multiple of 4 KiB long, which networks' round sizes have (1024, 4096, 9216 inputs) and "
-       "random sizes almost never: measured here, such rows cost 1.3-2x per weight byte at small batches; without "
-       "the flag when the data holds fewer than 10 such rows (the paper's random layers hold one)",
+       "random sizes almost never: measured here, such rows take 1.2-2x the time per weight byte at small batches; "
+       "without the flag when the data holds fewer than 10 such rows (the paper's random layers hold one)",
        {make("log1p_macs+log1p_bytes", log, full, true)}},
       {"relu", make("traffic+fresh", Criterion::kRelative, Polynomial::kNone, false, false, true),
        "joules per byte through the caches plus joules per element written to fresh memory (outputs over 32 MiB, "

@@ -134,10 +134,11 @@ ModelSpec log_poly(const std::string& features) {
 }
 
 TEST(IndicatorShortfall, NamesTheFlagAndHowFewRowsCarryIt) {
-  EXPECT_EQ(indicator_shortfall(linear_set(3), log_poly("log1p_macs+aligned_rows")), "aligned_rows is 1 in 3 of 100 rows");
-  EXPECT_EQ(indicator_shortfall(linear_set(0), log_poly("log1p_macs+aligned_rows")), "aligned_rows is 1 in 0 of 100 rows");
-  EXPECT_EQ(indicator_shortfall(linear_set(95), log_poly("log1p_macs+aligned_rows")), "aligned_rows is 0 in 5 of 100 rows");
-  EXPECT_EQ(indicator_shortfall(linear_set(10), log_poly("log1p_macs+aligned_rows")), "");
+  const ModelSpec flagged = log_poly("log1p_macs+aligned_rows");
+  EXPECT_EQ(indicator_shortfall(linear_set(3), flagged), "aligned_rows is 1 in 3 of 100 rows");
+  EXPECT_EQ(indicator_shortfall(linear_set(0), flagged), "aligned_rows is 1 in 0 of 100 rows");
+  EXPECT_EQ(indicator_shortfall(linear_set(95), flagged), "aligned_rows is 0 in 5 of 100 rows");
+  EXPECT_EQ(indicator_shortfall(linear_set(10), flagged), "");
   EXPECT_EQ(indicator_shortfall(linear_set(3), log_poly("log1p_macs+log1p_bytes")), "");  // no 0/1 column
 }
 
@@ -152,7 +153,8 @@ TEST(IndicatorShortfall, FitUsesTheFlagOnlyWithEnoughRowsCarryingIt) {
   const auto p = with.predictors.get("linear");
   ASSERT_TRUE(p);
   EXPECT_EQ(p->spec().feature_set, "log1p_macs+aligned_rows");
-  const layers::LayerConfig alexnet_fc1{"linear", {{"batch_size", 4.0}, {"input_size", 9216.0}, {"output_size", 4096.0}}};
+  const layers::LayerConfig alexnet_fc1{"linear",
+                                        {{"batch_size", 4.0}, {"input_size", 9216.0}, {"output_size", 4096.0}}};
   EXPECT_NEAR(p->predict_j(alexnet_fc1) / (2e-9 * 4 * 9216 * 4096), 1.0, 0.02);
 
   // 3 aligned rows: the flag model is not used, whatever its cross-validated MAPE, and the note says why.
