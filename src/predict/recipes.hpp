@@ -30,9 +30,9 @@ struct RecipeEntry {
 std::size_t best_by_cv(const std::vector<double>& cv_mape_pct);
 
 // A 0/1 feature (narrow_input, aligned_rows) gets its own coefficients in a polynomial model; with only a few rows
-// at one of its values they fit those rows exactly and extrapolate wildly to every layer it flags (the paper's 1000
-// random Linear layers hold one whose rows are a multiple of 4 KiB: a model with aligned_rows predicts AlexNet's
-// classifier 6x too high), and cross-validation does not see it, as a fold rarely holds such a row.
+// at one of its values they rest on those rows alone, cross-validation hardly sees it (few folds hold such a row),
+// and every layer the flag marks gets whatever they say: the paper's 1000 random Linear layers hold one whose rows
+// are a multiple of 4 KiB, while every classifier layer of AlexNet and VGG is flagged.
 inline constexpr std::size_t kMinRowsPerIndicatorValue = 10;
 // Why `spec` is not supported by `set`: its first column that takes only the values 0 and 1 and takes one of them
 // in fewer than kMinRowsPerIndicatorValue rows, e.g. "aligned_rows is 1 in 1 of 1000 rows"; empty when none.
