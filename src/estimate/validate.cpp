@@ -107,6 +107,15 @@ Metrics compute_metrics(const std::vector<double>& measured, const std::vector<d
   return m;
 }
 
+BatchRange batch_range_of(std::int64_t batch) {
+  BatchRange r;
+  while (batch > r.hi) {
+    r.lo = r.hi + 1;
+    r.hi *= 4;
+  }
+  return r;
+}
+
 ValidationResult validate(const std::vector<storage::MeasurementRecord>& measurements,
                           const predict::PredictorSet& predictors, const ValidationOptions& options) {
   ValidationResult r;
@@ -185,6 +194,17 @@ ValidationResult validate(const std::vector<storage::MeasurementRecord>& measure
   }
   r.summary = compute_metrics(meas, pred);
   for (const auto& [name, mp] : per_arch) r.architectures[name] = compute_metrics(mp.first, mp.second);
+  std::map<std::int64_t, std::pair<std::vector<double>, std::vector<double>>> per_range;  // by lower bound
+  for (const auto& c : r.networks) {
+    auto& mp = per_range[batch_range_of(c.batch).lo];
+    mp.first.push_back(c.measured_j);
+    mp.second.push_back(c.predicted_j);
+  }
+  for (const auto& [lo, mp] : per_range) {
+    BatchRange range = batch_range_of(lo);
+    range.metrics = compute_metrics(mp.first, mp.second);
+    r.batch_ranges.push_back(range);
+  }
 
   // Layers measured alone.
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> per_type;

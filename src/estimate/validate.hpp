@@ -85,9 +85,20 @@ struct ValidationOptions {
   RepeatStatistic repeats = RepeatStatistic::kMedian;
 };
 
+// Batch sizes in ranges that grow by 4x: 1-16, 17-64, 65-256, 257-1024, ... Small batches run other kernels
+// (a GEMM with few rows streams its weights), so the predictors' error can depend on the batch size.
+struct BatchRange {
+  std::int64_t lo = 1;
+  std::int64_t hi = 16;
+  Metrics metrics;  // over the whole networks measured at a batch size in [lo, hi]
+};
+// The range of `batch` (>= 1).
+BatchRange batch_range_of(std::int64_t batch);
+
 struct ValidationResult {
   std::vector<NetworkComparison> networks;            // sorted by architecture, batch
   std::map<std::string, Metrics> architectures;       // per architecture, over its batch sizes
+  std::vector<BatchRange> batch_ranges;                // per batch-size range holding networks, ascending
   Metrics summary;                                    // over all networks
   std::vector<LayerComparison> layers;                // sorted by architecture, batch, layer index
   std::map<std::string, Metrics> layer_types;         // per predicted layer type, over layers measured alone

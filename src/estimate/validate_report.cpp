@@ -9,6 +9,8 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 #include "core/errors.hpp"
 #include "report/table.hpp"
@@ -52,7 +54,8 @@ std::string measured_label(const ValidationResult& r) {
   return s + (r.any_estimated ? " (some energies ESTIMATED, not measured)" : "");
 }
 
-void write_metrics_table(std::ostream& out, const std::string& key, const std::map<std::string, Metrics>& ms) {
+void write_metrics_table(std::ostream& out, const std::string& key,
+                         const std::vector<std::pair<std::string, Metrics>>& ms) {
   report::Table t({key, "n", "r2", "mape_pct", "within_10pct", "mean_signed_error_pct", "max_abs_error_pct"});
   t.align_right({1, 2, 3, 4, 5, 6});
   for (const auto& [name, m] : ms)
@@ -60,6 +63,12 @@ void write_metrics_table(std::ostream& out, const std::string& key, const std::m
                signed_pct(m.mean_signed_error_pct), pct(m.max_abs_error_pct)});
   t.write_text(out);
 }
+
+void write_metrics_table(std::ostream& out, const std::string& key, const std::map<std::string, Metrics>& ms) {
+  write_metrics_table(out, key, std::vector<std::pair<std::string, Metrics>>(ms.begin(), ms.end()));
+}
+
+std::string range_label(const BatchRange& b) { return std::to_string(b.lo) + "-" + std::to_string(b.hi); }
 
 }  // namespace
 
@@ -83,6 +92,10 @@ void write_validation_table(std::ostream& out, const ValidationResult& r, const 
     t.write_text(out);
     out << "\nper architecture\n";
     write_metrics_table(out, "architecture", r.architectures);
+    out << "\nper batch-size range\n";
+    std::vector<std::pair<std::string, Metrics>> ranges;
+    for (const auto& b : r.batch_ranges) ranges.emplace_back(range_label(b), b.metrics);
+    write_metrics_table(out, "batch_size", ranges);
     out << "\nsummary: R2 " << num(r.summary.r2) << ", MAPE " << pct(r.summary.mape_pct) << ", within +-10 %: "
         << pct(100.0 * r.summary.within_10pct_share) << " of " << r.summary.n << " network/batch-size pairs\n";
   }
@@ -135,6 +148,12 @@ void write_validation_json(std::ostream& out, const ValidationResult& r, const V
                              {"complete", n.complete}});
   j["architectures"] = json::object();
   for (const auto& [name, m] : r.architectures) j["architectures"][name] = metrics_json(m);
+  j["batch_ranges"] = json::array();
+  for (const auto& b : r.batch_ranges) {
+    json m = {{"batch_size_min", b.lo}, {"batch_size_max", b.hi}};
+    m.update(metrics_json(b.metrics));
+    j["batch_ranges"].push_back(m);
+  }
   j["layer_types"] = json::object();
   for (const auto& [type, m] : r.layer_types) j["layer_types"][type] = metrics_json(m);
   j["zero_work_types"] = json::object();

@@ -8,6 +8,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "architectures/architecture.hpp"
 #include "estimate/estimate.hpp"
@@ -34,6 +37,54 @@ TEST(ValidationMetrics, KnownAnswers) {
   EXPECT_TRUE(std::isnan(one.r2));  // undefined for a single point
   EXPECT_NEAR(one.mape_pct, 50.0, 1e-12);
   EXPECT_TRUE(std::isnan(compute_metrics({}, {}).mape_pct));
+}
+
+TEST(BatchRanges, GrowByFourFromSixteen) {
+  for (const auto& [batch, lo, hi] : std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>>{
+           {1, 1, 16}, {16, 1, 16}, {17, 17, 64}, {64, 17, 64}, {65, 65, 256}, {256, 65, 256}, {257, 257, 1024},
+           {5000, 4097, 16384}}) {
+    const BatchRange r = batch_range_of(batch);
+    EXPECT_EQ(r.lo, lo) << batch;
+    EXPECT_EQ(r.hi, hi) << batch;
+  }
+}
+
+TEST(BatchRanges, NetworksAreScoredPerRange) {
+  // AlexNet measured at batch 1 (exact), 20 (predicted +10 %), 30 (-10 %) and 100 (+20 %).
+  const auto predictors = testing::mac_predictors();
+  const Estimator est(arch::zoo("alexnet"), predictors);
+  std::vector<storage::MeasurementRecord> ms;
+  const std::vector<std::pair<std::int64_t, double>> errors = {{1, 0.0}, {20, 0.1}, {30, -0.1}, {100, 0.2}};
+  for (const auto& [batch, error] : errors)
+    ms.push_back(fixture::network("alexnet", batch, 1, est.energy_j(batch) / (1.0 + error)));
+  const auto r = validate(ms, predictors);
+  ASSERT_EQ(r.batch_ranges.size(), 3u);  // no network in 257-1024: no row
+  EXPECT_EQ(r.batch_ranges[0].lo, 1);
+  EXPECT_EQ(r.batch_ranges[0].metrics.n, 1u);
+  EXPECT_NEAR(r.batch_ranges[0].metrics.mape_pct, 0.0, 1e-9);
+  EXPECT_EQ(r.batch_ranges[1].lo, 17);
+  EXPECT_EQ(r.batch_ranges[1].hi, 64);
+  EXPECT_EQ(r.batch_ranges[1].metrics.n, 2u);
+  EXPECT_NEAR(r.batch_ranges[1].metrics.mape_pct, 10.0, 1e-9);
+  EXPECT_NEAR(r.batch_ranges[1].metrics.mean_signed_error_pct, 0.0, 1e-9);
+  EXPECT_NEAR(r.batch_ranges[2].metrics.mean_signed_error_pct, 20.0, 1e-9);
+
+  ValidationContext c;
+  c.predictors.source = predictors.source();
+  std::ostringstream json_out, table;
+  write_validation_json(json_out, r, c);
+  const auto j = nlohmann::json::parse(json_out.str());
+  ASSERT_EQ(j["batch_ranges"].size(), 3u);
+  EXPECT_EQ(j["batch_ranges"][1]["batch_size_min"].get<int>(), 17);
+  EXPECT_EQ(j["batch_ranges"][1]["batch_size_max"].get<int>(), 64);
+  EXPECT_EQ(j["batch_ranges"][1]["n"].get<int>(), 2);
+  EXPECT_NEAR(j["batch_ranges"][2]["mean_signed_error_pct"].get<double>(), 20.0, 1e-9);
+  write_validation_table(table, r, c);
+  const std::string t = table.str();
+  const auto at = t.find("per batch-size range");
+  ASSERT_NE(at, std::string::npos) << t;
+  EXPECT_NE(t.find("17-64", at), std::string::npos) << t;
+  EXPECT_NE(t.find("65-256", at), std::string::npos) << t;
 }
 
 class ValidateHandMadeDb : public ::testing::Test {
