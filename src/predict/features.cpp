@@ -105,27 +105,87 @@ double traffic_bytes(const layers::LayerConfig& config, const layers::Counts& co
   return static_cast<double>(counts.bytes) + rfo;
 }
 
-const std::vector<FeatureInfo>& derived_quantities() {
-  static const std::vector<FeatureInfo> d = {
-      {"macs", "layers::Counts::ops: MACs for conv2d and linear (no bias), window comparisons for maxpool2d, "
-               "elements for relu/sigmoid/tanh/softmax"},
-      {"bytes", "layers::Counts::bytes: (input + output elements) * 4 + weights * 4"},
-      {"paper_macs", "the paper's macs column: conv2d/linear MACs + one per output element (bias), maxpool2d "
-                     "floor(comparisons / 2), activations elements"},
-      {"inputs", "layers::Counts::inputs: input elements of the whole batch"},
-      {"outputs", "layers::Counts::outputs: output elements of the whole batch"},
-      {"fresh_outputs", "output elements when the layer writes a new buffer of more than 32 MiB (fresh mmap'd pages, "
-                        "zero-filled by the kernel on every pass); 0 for smaller outputs and in-place layers"},
-      {"traffic", "bytes through write-allocate caches: bytes, plus 4 per output element (read for ownership) when the "
-                  "layer writes a new buffer; 8 bytes per element for an in-place activation, 12 out of place"},
-      {"blocked_macs", "conv2d only: MACs with out_channels, and in_channels of 16 or more, rounded up to a multiple of "
-                       "16 (the float32 lanes of an AVX-512 register, oneDNN's nChw16c layout); fewer than 16 input "
-                       "channels are read unpadded by the direct first-layer kernels"},
-      {"narrow_input", "conv2d only: 1 when in_channels < 16 (the input goes to oneDNN's direct first-layer kernels, "
-                       "a different speed regime: an image's 3 channels), else 0"},
-      {"aligned_rows", "linear only: 1 when a weight row (input_size x 4 bytes) is a multiple of 4 KiB, the period of "
-                       "an L1 cache's set index, so that one column of every row falls in the same cache set; else 0"},
+// A derived quantity: a column computed from a configuration and its counts, for the types it applies to. Adding one
+// is one row in derived_table() (and a group in group_defs() to use it in feature sets).
+struct DerivedQuantity {
+  FeatureInfo info;
+  bool (*applies)(const std::string& type);
+  double (*value)(const std::string& type, const layers::LayerConfig& config, const layers::Counts& counts);
+  const char* scope;  // for messages: "" (every type) or the type it applies to
+};
+
+namespace {
+
+bool any_type(const std::string&) { return true; }
+bool conv2d_only(const std::string& t) { return t == "conv2d"; }
+bool linear_only(const std::string& t) { return t == "linear"; }
+bool has_paper_macs(const std::string& t) { return paper_macs_table().count(t) > 0; }
+
+const std::vector<DerivedQuantity>& derived_table() {
+  static const std::vector<DerivedQuantity> d = {
+      {{"macs", "layers::Counts::ops: MACs for conv2d and linear (no bias), window comparisons for maxpool2d, "
+                "elements for relu/sigmoid/tanh/softmax"},
+       any_type, [](const std::string&, const layers::LayerConfig&, const Counts& c) { return double(c.ops); }, ""},
+      {{"bytes", "layers::Counts::bytes: (input + output elements) * 4 + weights * 4"},
+       any_type, [](const std::string&, const layers::LayerConfig&, const Counts& c) { return double(c.bytes); }, ""},
+      {{"paper_macs", "the paper's macs column: conv2d/linear MACs + one per output element (bias), maxpool2d "
+                      "floor(comparisons / 2), activations elements"},
+       has_paper_macs,
+       [](const std::string& t, const layers::LayerConfig&, const Counts& c) { return paper_macs_table().at(t)(c); },
+       ""},
+      {{"inputs", "layers::Counts::inputs: input elements of the whole batch"},
+       any_type, [](const std::string&, const layers::LayerConfig&, const Counts& c) { return double(c.inputs); }, ""},
+      {{"outputs", "layers::Counts::outputs: output elements of the whole batch"},
+       any_type, [](const std::string&, const layers::LayerConfig&, const Counts& c) { return double(c.outputs); }, ""},
+      {{"fresh_outputs", "output elements when the layer writes a new buffer of more than 32 MiB (fresh mmap'd pages, "
+                         "zero-filled by the kernel on every pass); 0 for smaller outputs and in-place layers"},
+       any_type,
+       [](const std::string&, const layers::LayerConfig& config, const Counts& c) {
+         const double out = static_cast<double>(c.outputs);
+         return (!layers::writes_in_place(config) && out * 4.0 > kFreshBufferBytes) ? out : 0.0;
+       },
+       ""},
+      {{"traffic", "bytes through write-allocate caches: bytes, plus 4 per output element (read for ownership) when the "
+                   "layer writes a new buffer; 8 bytes per element for an in-place activation, 12 out of place"},
+       any_type,
+       [](const std::string&, const layers::LayerConfig& config, const Counts& c) { return traffic_bytes(config, c); },
+       ""},
+      {{"blocked_macs", "conv2d only: MACs with out_channels, and in_channels of 16 or more, rounded up to a multiple of "
+                        "16 (the float32 lanes of an AVX-512 register, oneDNN's nChw16c layout); fewer than 16 input "
+                        "channels are read unpadded by the direct first-layer kernels"},
+       conv2d_only,
+       [](const std::string&, const layers::LayerConfig& config, const Counts& c) { return blocked_macs(config, c); },
+       "conv2d"},
+      {{"narrow_input", "conv2d only: 1 when in_channels < 16 (the input goes to oneDNN's direct first-layer kernels, "
+                        "a different speed regime: an image's 3 channels), else 0"},
+       conv2d_only,
+       [](const std::string&, const layers::LayerConfig& config, const Counts&) { return narrow_input(config); },
+       "conv2d"},
+      {{"aligned_rows", "linear only: 1 when a weight row (input_size x 4 bytes) is a multiple of 4 KiB, the period of "
+                        "an L1 cache's set index, so that one column of every row falls in the same cache set; else 0"},
+       linear_only,
+       [](const std::string&, const layers::LayerConfig& config, const Counts&) { return aligned_rows(config); },
+       "linear"},
   };
+  return d;
+}
+
+// "macs, bytes, ..., blocked_macs (conv2d), narrow_input (conv2d), aligned_rows (linear)" for messages.
+std::string derived_names() {
+  std::string out;
+  for (const auto& q : derived_table())
+    out += (out.empty() ? "" : ", ") + q.info.name + (*q.scope ? std::string(" (") + q.scope + ")" : "");
+  return out;
+}
+
+}  // namespace
+
+const std::vector<FeatureInfo>& derived_quantities() {
+  static const std::vector<FeatureInfo> d = [] {
+    std::vector<FeatureInfo> v;
+    for (const auto& q : derived_table()) v.push_back(q.info);
+    return v;
+  }();
   return d;
 }
 
@@ -180,38 +240,20 @@ FeatureExtractor::FeatureExtractor(std::string type, std::vector<std::string> co
       s.log1p = true;
       inner = name.substr(6, name.size() - 7);
     }
+    const auto derived = std::find_if(derived_table().begin(), derived_table().end(),
+                                      [&](const DerivedQuantity& q) { return q.info.name == inner; });
     if (std::find(params.begin(), params.end(), inner) != params.end()) {
-      s.kind = Kind::kParam;
       s.param = inner;
-    } else if (inner == "macs") {
-      s.kind = Kind::kMacs;
-    } else if (inner == "bytes") {
-      s.kind = Kind::kBytes;
-    } else if (inner == "paper_macs" && paper_macs_table().count(type_)) {
-      s.kind = Kind::kPaperMacs;
-    } else if (inner == "inputs") {
-      s.kind = Kind::kInputs;
-    } else if (inner == "outputs") {
-      s.kind = Kind::kOutputs;
-    } else if (inner == "fresh_outputs") {
-      s.kind = Kind::kFreshOutputs;
-    } else if (inner == "traffic") {
-      s.kind = Kind::kTraffic;
-    } else if (inner == "blocked_macs" && type_ == "conv2d") {
-      s.kind = Kind::kBlockedMacs;
-    } else if (inner == "narrow_input" && type_ == "conv2d") {
-      s.kind = Kind::kNarrowInput;
-    } else if (inner == "aligned_rows" && type_ == "linear") {
-      s.kind = Kind::kAlignedRows;
+    } else if (derived != derived_table().end() && derived->applies(type_)) {
+      s.derived = &*derived;
     } else {
       std::string valid;
       for (const auto& p : params) valid += p + ", ";
-      problems.push_back(type_ + ": unknown feature '" + name + "'; features are " + valid +
-                         "macs, bytes, paper_macs, inputs, outputs, fresh_outputs, traffic, blocked_macs and "
-                         "narrow_input (conv2d), aligned_rows (linear) or log1p(<one of them>)");
+      problems.push_back(type_ + ": unknown feature '" + name + "'; features are " + valid + derived_names() +
+                         " or log1p(<one of them>)");
       continue;
     }
-    if (s.kind != Kind::kParam) needs_counts_ = true;
+    if (s.derived) needs_counts_ = true;
     sources_.push_back(std::move(s));
   }
   if (!problems.empty()) throw ConfigError(problems);
@@ -222,24 +264,7 @@ void FeatureExtractor::extract(const layers::LayerConfig& config, double* out) c
   if (needs_counts_) counts = layers::config_counts(config);
   for (std::size_t i = 0; i < sources_.size(); ++i) {
     const Source& s = sources_[i];
-    double v = 0.0;
-    switch (s.kind) {
-      case Kind::kParam: v = config.get(s.param); break;
-      case Kind::kMacs: v = static_cast<double>(counts.ops); break;
-      case Kind::kBytes: v = static_cast<double>(counts.bytes); break;
-      case Kind::kPaperMacs: v = paper_macs_table().at(type_)(counts); break;
-      case Kind::kInputs: v = static_cast<double>(counts.inputs); break;
-      case Kind::kOutputs: v = static_cast<double>(counts.outputs); break;
-      case Kind::kFreshOutputs: {
-        const double out = static_cast<double>(counts.outputs);
-        v = (!layers::writes_in_place(config) && out * 4.0 > kFreshBufferBytes) ? out : 0.0;
-        break;
-      }
-      case Kind::kTraffic: v = traffic_bytes(config, counts); break;
-      case Kind::kBlockedMacs: v = blocked_macs(config, counts); break;
-      case Kind::kNarrowInput: v = narrow_input(config); break;
-      case Kind::kAlignedRows: v = aligned_rows(config); break;
-    }
+    const double v = s.derived ? s.derived->value(type_, config, counts) : config.get(s.param);
     out[i] = s.log1p ? std::log1p(v) : v;
   }
 }

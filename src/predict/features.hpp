@@ -68,6 +68,8 @@ const std::vector<std::string>& study_feature_sets();
 // (listing the valid ones) or a type without a measurement schema.
 std::vector<std::string> expand_feature_set(const std::string& type, const std::string& feature_set);
 
+struct DerivedQuantity;  // one row of the derived-quantity table (features.cpp)
+
 // A compiled list of feature columns for one layer type: evaluates configs without re-parsing names.
 class FeatureExtractor {
  public:
@@ -82,12 +84,8 @@ class FeatureExtractor {
   Matrix extract(const std::vector<layers::LayerConfig>& configs) const;
 
  private:
-  enum class Kind {
-    kParam, kMacs, kBytes, kPaperMacs, kInputs, kOutputs, kFreshOutputs, kTraffic, kBlockedMacs, kNarrowInput,
-    kAlignedRows
-  };
   struct Source {
-    Kind kind = Kind::kParam;
+    const DerivedQuantity* derived = nullptr;  // a derived quantity, or nullptr for the schema parameter
     std::string param;
     bool log1p = false;
   };
