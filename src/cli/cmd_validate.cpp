@@ -19,11 +19,12 @@ struct ValidateOptions {
   std::string plots;
   std::string energy = "gross";
   std::string repeats = "median";
+  std::string record;
 };
 
 void run_validate(const ValidateOptions& o) {
   const auto where = estimate::locate_predictors(o.predictors);
-  const auto predictors = predict::PredictorSet::load(where.path);
+  auto predictors = predict::PredictorSet::load(where.path);
   const auto store = storage::Store::open_existing(o.db);
   std::vector<storage::MeasurementRecord> ms;
   for (auto kind : {storage::MeasurementKind::kNetwork, storage::MeasurementKind::kNetworkLayer}) {
@@ -55,6 +56,12 @@ void run_validate(const ValidateOptions& o) {
   if (!o.plots.empty())
     for (const auto& img : estimate::write_validation_plots(o.plots, result, ctx))
       std::cerr << "dlenergy: wrote " << img << "\n";
+  if (!o.record.empty()) {
+    predictors.add_validation(estimate::to_record(result, o.record));
+    predictors.save(where.path);
+    std::cerr << "dlenergy: recorded validation '" << o.record << "' (" << result.summary.n
+              << " networks) in " << where.path << "; `dlenergy estimate` reports it\n";
+  }
 }
 }  // namespace
 
@@ -78,6 +85,9 @@ void setup_validate(CLI::App& app) {
                   "window hit by a counter wraparound) or mean")
       ->check(CLI::IsMember({"median", "mean"}))
       ->capture_default_str();
+  sub->add_option("--record", opts->record,
+                  "Store the whole-network result (overall and per batch-size range) in the predictor file under this "
+                  "description, replacing an earlier record of the same description; `estimate` then reports it");
   sub->callback([opts] { run_validate(*opts); });
 }
 

@@ -17,7 +17,23 @@ PredictorsInfo describe_predictors(const predict::PredictorSet& predictors, cons
   for (const auto& l : result.layers)
     if (l.status == LayerStatus::kPredicted && p.models.count(l.type) == 0)
       p.models[l.type] = predictors.model_summary(l.type);
+  p.validations = predictors.validations();
   return p;
+}
+
+std::string validation_text(const predict::ValidationRecord& v, std::int64_t batch) {
+  std::string out = v.description + " (" + (v.sensor.empty() ? std::string("unknown sensor") : v.sensor) +
+                    (v.estimated ? ", ESTIMATED energies" : "") + ", " + std::to_string(v.networks) +
+                    (v.networks == 1 ? " network" : " networks") + "): MAPE " + report::fmt_fixed(v.mape_pct, 1) + " %";
+  if (const auto* r = v.range_of(batch)) {
+    out += "; at batch sizes " + std::to_string(r->batch_min) + "-" + std::to_string(r->batch_max) + ": MAPE " +
+           report::fmt_fixed(r->mape_pct, 1) + " %, mean signed error " + (r->mean_signed_error_pct >= 0 ? "+" : "") +
+           report::fmt_fixed(r->mean_signed_error_pct, 1) + " % (" + std::to_string(r->networks) +
+           (r->networks == 1 ? " network)" : " networks)");
+  } else {
+    out += "; none measured in the batch-size range of " + std::to_string(batch);
+  }
+  return out;
 }
 
 std::string provenance_label(const predict::PredictorSource& source) {
@@ -54,9 +70,28 @@ std::string wrap(const std::string& text, std::size_t width, std::size_t indent)
 
 std::string pct(double share) { return report::fmt_fixed(100.0 * share, 1) + " %"; }
 
-json predictors_json(const PredictorsInfo& p) {
+json predictors_json(const PredictorsInfo& p, std::int64_t batch) {
   json models = json::object();
   for (const auto& [t, m] : p.models) models[t] = m;
+  json validations = json::array();
+  for (const auto& v : p.validations) {
+    const auto* r = v.range_of(batch);
+    validations.push_back(
+        {{"description", v.description},
+         {"sensor", v.sensor},
+         {"estimated", v.estimated},
+         {"recorded_at", v.recorded_at},
+         {"networks", v.networks},
+         {"mape_pct", v.mape_pct},
+         {"within_10pct_share", v.within_10pct_share},
+         {"batch_range", r ? json{{"batch_size_min", r->batch_min},
+                                  {"batch_size_max", r->batch_max},
+                                  {"networks", r->networks},
+                                  {"mape_pct", r->mape_pct},
+                                  {"mean_signed_error_pct", r->mean_signed_error_pct},
+                                  {"within_10pct_share", r->within_10pct_share}}
+                           : json(nullptr)}});
+  }
   return {{"file", p.path},
           {"found_by", p.found_by},
           {"description", p.source.description},
@@ -67,7 +102,8 @@ json predictors_json(const PredictorsInfo& p) {
           {"recipe", p.source.recipe},
           {"created_at", p.source.created_at},
           {"data_hash", p.source.data_hash},
-          {"models", models}};
+          {"models", models},
+          {"validations", validations}};
 }
 
 }  // namespace
@@ -80,6 +116,7 @@ void write_estimate_table(std::ostream& out, const EstimateResult& r, const Pred
   out << ")\n";
   if (!p.source.description.empty()) out << "  trained on: " << wrap(p.source.description, 100, 14) << "\n";
   out << "  valid for:  " << hardware_line(p.source) << "\n";
+  for (const auto& v : p.validations) out << "  validated:  " << wrap(validation_text(v, r.batch), 100, 14) << "\n";
   report::Table t({"index", "type", "macs", "energy_j", "share", "status"});
   t.align_right({0, 2, 3, 4});
   for (const auto& l : r.layers) {
@@ -118,6 +155,7 @@ void write_estimate_csv(std::ostream& out, const EstimateResult& r, const Predic
   const std::string label = provenance_label(p.source);
   out << "# " << r.architecture << " batch_size=" << r.batch << ": " << label << " energy per forward pass\n";
   out << "# predictors: " << p.path << " (" << p.found_by << "); " << hardware_line(p.source) << "\n";
+  for (const auto& v : p.validations) out << "# validated: " << validation_text(v, r.batch) << "\n";
   report::Table t({"index", "type", "macs", "energy_j", "share", "status", "note"});
   auto num = [](double v) { return report::fmt_sig(v, 10); };
   for (const auto& l : r.layers) {
@@ -134,7 +172,7 @@ void write_estimate_json(std::ostream& out, const EstimateResult& r, const Predi
   json j;
   j["architecture"] = r.architecture;
   j["batch_size"] = r.batch;
-  j["predictors"] = predictors_json(p);
+  j["predictors"] = predictors_json(p, r.batch);
   j["layers"] = json::array();
   for (const auto& l : r.layers) {
     const bool has_energy = l.status != LayerStatus::kNotEstimated;

@@ -4,6 +4,7 @@
 #include <map>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "estimate/estimate.hpp"
 #include "predict/predictor_set.hpp"
@@ -16,7 +17,12 @@ struct PredictorsInfo {
   std::string found_by;  // see predictor_files.hpp
   predict::PredictorSource source;
   std::map<std::string, std::string> models;  // layer type -> model summary, for the types the estimate used
+  std::vector<predict::ValidationRecord> validations;  // the file's records of validate --record
 };
+
+// One record as text for an estimate at `batch`: "<description> (<sensor>, N networks): MAPE x %; at batch sizes
+// lo-hi: MAPE y %, mean signed error z % (n networks)", or "...; none measured in the batch-size range of B".
+std::string validation_text(const predict::ValidationRecord& v, std::int64_t batch);
 
 // Fills models with predictors.model_summary(type) for every predicted type of `result`.
 PredictorsInfo describe_predictors(const predict::PredictorSet& predictors, const std::string& path,

@@ -10,6 +10,7 @@
 
 #include "architectures/architecture.hpp"
 #include "core/errors.hpp"
+#include "core/system_info.hpp"
 #include "core/statistics.hpp"
 #include "estimate/estimate.hpp"
 
@@ -105,6 +106,31 @@ Metrics compute_metrics(const std::vector<double>& measured, const std::vector<d
   m.mean_signed_error_pct = signed_sum / static_cast<double>(m.n);
   m.within_10pct_share = static_cast<double>(within) / static_cast<double>(m.n);
   return m;
+}
+
+predict::ValidationRecord to_record(const ValidationResult& r, const std::string& description) {
+  if (r.networks.empty())
+    throw ConfigError("nothing to record for '" + description +
+                      "': the database holds no whole-network measurement these predictors could be compared with");
+  predict::ValidationRecord rec;
+  rec.description = description;
+  for (const auto& s : r.sensors) rec.sensor += (rec.sensor.empty() ? "" : ", ") + s;
+  rec.estimated = r.any_estimated;
+  rec.recorded_at = sys::utc_now_iso8601();
+  rec.networks = r.summary.n;
+  rec.mape_pct = r.summary.mape_pct;
+  rec.within_10pct_share = r.summary.within_10pct_share;
+  for (const auto& b : r.batch_ranges) {
+    predict::ValidationRecord::Range range;
+    range.batch_min = b.lo;
+    range.batch_max = b.hi;
+    range.networks = b.metrics.n;
+    range.mape_pct = b.metrics.mape_pct;
+    range.mean_signed_error_pct = b.metrics.mean_signed_error_pct;
+    range.within_10pct_share = b.metrics.within_10pct_share;
+    rec.ranges.push_back(range);
+  }
+  return rec;
 }
 
 BatchRange batch_range_of(std::int64_t batch) {

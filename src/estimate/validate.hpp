@@ -110,6 +110,10 @@ struct ValidationResult {
   bool any_estimated = false;        // some measurements came from the estimated sensor
 };
 
+// The whole-network part of `r` as a record for the predictor file (dlenergy validate --record): overall MAPE
+// and share within 10 %, and per batch-size range. ConfigError when `r` compared no whole network.
+predict::ValidationRecord to_record(const ValidationResult& r, const std::string& description);
+
 ValidationResult validate(const std::vector<storage::MeasurementRecord>& measurements,
                           const predict::PredictorSet& predictors, const ValidationOptions& options = {});
 

@@ -1,5 +1,6 @@
 #include "predict/predictor_set.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -196,7 +197,24 @@ class Reader {
 struct PredictorSet::Impl {
   PredictorSource source;
   std::map<std::string, std::shared_ptr<const LayerPredictor>> predictors;
+  std::vector<ValidationRecord> validations;
 };
+
+const ValidationRecord::Range* ValidationRecord::range_of(std::int64_t batch) const {
+  for (const auto& r : ranges)
+    if (batch >= r.batch_min && batch <= r.batch_max) return &r;
+  return nullptr;
+}
+
+const std::vector<ValidationRecord>& PredictorSet::validations() const { return impl_->validations; }
+
+void PredictorSet::add_validation(ValidationRecord record) {
+  auto& v = impl_->validations;
+  v.erase(std::remove_if(v.begin(), v.end(),
+                         [&](const ValidationRecord& r) { return r.description == record.description; }),
+          v.end());
+  v.push_back(std::move(record));
+}
 
 PredictorSet::PredictorSet() : impl_(std::make_unique<Impl>()) {}
 PredictorSet::PredictorSet(PredictorSet&&) noexcept = default;
@@ -246,6 +264,28 @@ std::string PredictorSet::to_json_text() const {
   ordered preds = ordered::object();
   for (const auto& [t, p] : impl_->predictors) preds[t] = predictor_json(*p);
   j["predictors"] = preds;
+  if (!impl_->validations.empty()) {
+    ordered vs = ordered::array();
+    for (const auto& v : impl_->validations) {
+      ordered ranges = ordered::array();
+      for (const auto& r : v.ranges)
+        ranges.push_back({{"batch_size_min", r.batch_min},
+                          {"batch_size_max", r.batch_max},
+                          {"networks", r.networks},
+                          {"mape_pct", r.mape_pct},
+                          {"mean_signed_error_pct", r.mean_signed_error_pct},
+                          {"within_10pct_share", r.within_10pct_share}});
+      vs.push_back({{"description", v.description},
+                    {"sensor", v.sensor},
+                    {"estimated", v.estimated},
+                    {"recorded_at", v.recorded_at},
+                    {"networks", v.networks},
+                    {"mape_pct", v.mape_pct},
+                    {"within_10pct_share", v.within_10pct_share},
+                    {"batch_ranges", ranges}});
+    }
+    j["validations"] = vs;
+  }
   return j.dump(2) + "\n";
 }
 
@@ -302,6 +342,39 @@ PredictorSet PredictorSet::parse(const std::string& text, const std::string& ori
     if (!layers::is_configurable(it.key()))
       r.fail("predictors." + it.key(), "names a layer type without a measurement schema");
     set.put(it.key(), std::make_shared<const LayerPredictor>(r.predictor(it.key(), it.value())));
+  }
+  if (j.contains("validations")) {
+    const json& vs = j.at("validations");
+    if (!vs.is_array()) r.fail("validations", "must be an array");
+    for (std::size_t i = 0; i < vs.size(); ++i) {
+      const std::string where = "validations[" + std::to_string(i) + "]";
+      const json& v = vs[i];
+      if (!v.is_object()) r.fail(where, "must be an object");
+      ValidationRecord rec;
+      rec.description = r.text(v, "description", where);
+      rec.sensor = r.text(v, "sensor", where);
+      rec.estimated = r.boolean(v, "estimated", where);
+      rec.recorded_at = r.text(v, "recorded_at", where);
+      rec.networks = static_cast<std::size_t>(r.number(v, "networks", where));
+      rec.mape_pct = r.number(v, "mape_pct", where);
+      rec.within_10pct_share = r.number(v, "within_10pct_share", where);
+      const json& ranges = r.at(v, "batch_ranges", where);
+      if (!ranges.is_array()) r.fail(where + ".batch_ranges", "must be an array");
+      for (std::size_t k = 0; k < ranges.size(); ++k) {
+        const std::string rw = where + ".batch_ranges[" + std::to_string(k) + "]";
+        ValidationRecord::Range range;
+        range.batch_min = static_cast<std::int64_t>(r.number(ranges[k], "batch_size_min", rw));
+        range.batch_max = static_cast<std::int64_t>(r.number(ranges[k], "batch_size_max", rw));
+        if (range.batch_min < 1 || range.batch_max < range.batch_min)
+          r.fail(rw, "needs 1 <= batch_size_min <= batch_size_max");
+        range.networks = static_cast<std::size_t>(r.number(ranges[k], "networks", rw));
+        range.mape_pct = r.number(ranges[k], "mape_pct", rw);
+        range.mean_signed_error_pct = r.number(ranges[k], "mean_signed_error_pct", rw);
+        range.within_10pct_share = r.number(ranges[k], "within_10pct_share", rw);
+        rec.ranges.push_back(range);
+      }
+      set.add_validation(std::move(rec));
+    }
   }
   return set;
 }

@@ -2,6 +2,7 @@
 // A loaded predictor file: one fitted energy model per layer type, and where its training data came from.
 // This is the contract between `fit` (which writes the file) and `estimate`/`validate` (which read it).
 // File format: docs/predictors.md. No Eigen or JSON types in this header.
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,6 +22,30 @@ struct PredictorSource {
   std::string data_hash;    // hash of the training rows
   std::string created_at;
   std::string recipe;       // "default" or "paper"
+};
+
+// How these predictors did against measured whole networks (`dlenergy validate --record`): which measurements, how
+// many networks, and the error per batch-size range, so that `estimate` can say how far to trust its figure at
+// the batch size asked for. The file's "validations" array (absent when there is none).
+struct ValidationRecord {
+  struct Range {
+    std::int64_t batch_min = 1;
+    std::int64_t batch_max = 16;
+    std::size_t networks = 0;
+    double mape_pct = 0.0;
+    double mean_signed_error_pct = 0.0;  // > 0: the predictions were high
+    double within_10pct_share = 0.0;
+  };
+  std::string description;  // what was measured, e.g. "Getzner et al. 2023, 01/02 network runs"
+  std::string sensor;       // of the measurements
+  bool estimated = false;   // the measurements came from the estimated sensor
+  std::string recorded_at;  // UTC, ISO 8601
+  std::size_t networks = 0;
+  double mape_pct = 0.0;
+  double within_10pct_share = 0.0;
+  std::vector<Range> ranges;  // ascending
+
+  const Range* range_of(std::int64_t batch) const;  // nullptr when no range holds `batch`
 };
 
 class LayerPredictor;  // defined in the predict library
@@ -48,6 +73,10 @@ class PredictorSet {
   // The type's predictor, for callers that precompute features once (LayerPredictor::extractor(),
   // predict_features_j); ConfigError like predict_j when there is none. See predict/model.hpp.
   std::shared_ptr<const LayerPredictor> get(const std::string& layer_type) const;
+
+  const std::vector<ValidationRecord>& validations() const;
+  // Adds `record`, replacing an earlier one with the same description.
+  void add_validation(ValidationRecord record);
 
   // For the fit side: add or replace a type's predictor, and write the file.
   void set_source(PredictorSource source);

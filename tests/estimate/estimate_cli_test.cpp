@@ -48,6 +48,7 @@ class EstimateCli : public ::testing::Test {
 };
 
 const std::string kFixtures = DLE_FIXTURES_DIR;
+const std::string kStorageFixtures = std::string(DLE_SOURCE_DIR) + "/tests/storage/fixtures";
 
 TEST_F(EstimateCli, EstimateJsonHasTheIssuesShapeAndHandComputedTotal) {
   const CommandResult r = run("estimate --arch alexnet --batch-size 2 --predictors " + kFixtures +
@@ -182,6 +183,45 @@ TEST_F(EstimateCli, ValidateJsonOnAHandMadeDatabase) {
   const CommandResult missing = run("validate --db " + (dir_ / "absent.sqlite").string() + " --predictors " + kFixtures +
                           "/mac_predictors.json");
   EXPECT_EQ(missing.rc, 6);  // StorageError
+}
+
+TEST_F(EstimateCli, ValidateRecordsItsResultAndEstimateReportsIt) {
+  const std::string db = (dir_ / "hand.sqlite").string();
+  fixture::write_hand_made_db(db);
+  const std::string file = (dir_ / "p.json").string();
+  fs::copy_file(kFixtures + "/mac_predictors.json", file);
+  const CommandResult v = run("validate --db " + db + " --predictors " + file + " --record 'hand-made networks'");
+  ASSERT_EQ(v.rc, 0) << v.err;
+  EXPECT_NE(v.err.find("recorded validation 'hand-made networks' (3 networks) in " + file), std::string::npos) << v.err;
+
+  // At batch 2 the record's 1-16 range applies (alexnet +5 %, 0 %; vgg11 -20 %).
+  const CommandResult t = run("estimate --arch alexnet --batch-size 2 --predictors " + file);
+  ASSERT_EQ(t.rc, 0) << t.err;
+  EXPECT_NE(t.out.find("validated:  hand-made networks (rapl (test), 3 networks): MAPE 8.3 %; at batch sizes 1-16: "
+                       "MAPE 8.3 %, mean"),  // the line wraps here
+            std::string::npos)
+      << t.out;
+  EXPECT_NE(t.out.find("signed error -5.0 % (3 networks)"), std::string::npos) << t.out;
+  const CommandResult j = run("estimate --arch alexnet --batch-size 100 --format json --predictors " + file);
+  ASSERT_EQ(j.rc, 0) << j.err;
+  const auto out = nlohmann::json::parse(j.out);
+  ASSERT_EQ(out["predictors"]["validations"].size(), 1u);
+  EXPECT_EQ(out["predictors"]["validations"][0]["networks"], 3);
+  EXPECT_TRUE(out["predictors"]["validations"][0]["batch_range"].is_null());  // nothing measured near 100
+  const CommandResult c = run("estimate --arch alexnet --batch-size 100 --format csv --predictors " + file);
+  EXPECT_NE(c.out.find("# validated: hand-made networks (rapl (test), 3 networks): MAPE 8.3 %; none measured in the "
+                       "batch-size range of 100"),
+            std::string::npos)
+      << c.out;
+
+  // A database without whole networks has nothing to record: an error naming it, and the file is unchanged.
+  const std::string before = dle::testing::slurp(file);
+  const std::string layers_only = (dir_ / "layers.sqlite").string();
+  ASSERT_EQ(run("import codecarbon --db " + layers_only + " " + kStorageFixtures + "/codecarbon_layers.csv").rc, 0);
+  const CommandResult none = run("validate --db " + layers_only + " --predictors " + file + " --record again");
+  EXPECT_EQ(none.rc, 3);
+  EXPECT_NE(none.err.find("nothing to record for 'again'"), std::string::npos) << none.err;
+  EXPECT_EQ(dle::testing::slurp(file), before);
 }
 
 }  // namespace

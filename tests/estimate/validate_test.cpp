@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "architectures/architecture.hpp"
+#include "core/errors.hpp"
 #include "estimate/estimate.hpp"
 #include "estimate/validate_report.hpp"
 #include "storage/store.hpp"
@@ -144,6 +145,25 @@ TEST_F(ValidateHandMadeDb, WholeNetworkMetricsHaveKnownAnswers) {
   EXPECT_NEAR(r.architectures.at("alexnet").mean_signed_error_pct, 2.5, 1e-9);
   EXPECT_NEAR(r.architectures.at("vgg11").mape_pct, 20.0, 1e-9);
   EXPECT_TRUE(std::isnan(r.architectures.at("vgg11").r2));
+}
+
+TEST_F(ValidateHandMadeDb, RecordForThePredictorFile) {
+  const auto predictors = testing::mac_predictors();
+  const auto r = validate(measurements(), predictors);
+  const predict::ValidationRecord rec = to_record(r, "hand-made networks");
+  EXPECT_EQ(rec.description, "hand-made networks");
+  EXPECT_EQ(rec.sensor, "rapl (test)");
+  EXPECT_FALSE(rec.estimated);
+  EXPECT_EQ(rec.networks, 3u);
+  EXPECT_NEAR(rec.mape_pct, 25.0 / 3.0, 1e-9);
+  EXPECT_NEAR(rec.within_10pct_share, 2.0 / 3.0, 1e-12);
+  ASSERT_EQ(rec.ranges.size(), 1u);  // batch 1 and 2 only
+  EXPECT_EQ(rec.ranges[0].batch_min, 1);
+  EXPECT_EQ(rec.ranges[0].batch_max, 16);
+  EXPECT_NEAR(rec.ranges[0].mean_signed_error_pct, -5.0, 1e-9);
+  EXPECT_FALSE(rec.recorded_at.empty());
+  // Nothing to record without whole networks.
+  EXPECT_THROW(to_record(ValidationResult{}, "empty"), ConfigError);
 }
 
 TEST_F(ValidateHandMadeDb, MeanOfRepeatsWhenAsked) {

@@ -146,6 +146,52 @@ TEST(PredictorFile, CorruptedOrWrongVersionIsRejectedWithTheReason) {
   expect_fit_error("[1, 2]", "is not a JSON object");
 }
 
+ValidationRecord validation_record(const std::string& description) {
+  ValidationRecord v;
+  v.description = description;
+  v.sensor = "rapl (test)";
+  v.recorded_at = "2026-01-01T00:00:00Z";
+  v.networks = 5;
+  v.mape_pct = 4.25;
+  v.within_10pct_share = 0.8;
+  v.ranges = {{1, 16, 2, 7.5, -7.5, 0.5}, {65, 256, 3, 1.0 / 3.0, 0.125, 1.0}};
+  return v;
+}
+
+TEST(PredictorFile, ValidationRecordsRoundTripAndReplaceTheirNamesake) {
+  PredictorSet set = make_set();
+  EXPECT_EQ(nlohmann::json::parse(set.to_json_text()).count("validations"), 0u);  // absent until recorded
+  set.add_validation(validation_record("networks A"));
+  set.add_validation(validation_record("networks B"));
+  ValidationRecord again = validation_record("networks A");
+  again.networks = 7;
+  set.add_validation(again);  // replaces the first "networks A"
+  const std::string path = temp_path("validations.json");
+  set.save(path);
+  const PredictorSet back = PredictorSet::load(path);
+  EXPECT_EQ(back.to_json_text(), read(path));
+  ASSERT_EQ(back.validations().size(), 2u);
+  EXPECT_EQ(back.validations()[0].description, "networks B");
+  EXPECT_EQ(back.validations()[1].networks, 7u);
+  const ValidationRecord& v = back.validations()[0];
+  EXPECT_EQ(v.sensor, "rapl (test)");
+  ASSERT_EQ(v.ranges.size(), 2u);
+  EXPECT_EQ(v.ranges[1].mape_pct, 1.0 / 3.0);  // bit for bit
+  ASSERT_NE(v.range_of(16), nullptr);
+  EXPECT_EQ(v.range_of(16)->batch_max, 16);
+  EXPECT_EQ(v.range_of(100)->networks, 3u);
+  EXPECT_EQ(v.range_of(17), nullptr);  // no network measured in 17-64
+  EXPECT_EQ(v.range_of(300), nullptr);
+
+  auto j = nlohmann::json::parse(read(path));
+  j["validations"][0]["batch_ranges"][0]["batch_size_min"] = 0;
+  expect_fit_error(j.dump(), "validations[0].batch_ranges[0] needs 1 <= batch_size_min <= batch_size_max");
+  j = nlohmann::json::parse(read(path));
+  j["validations"][1].erase("networks");
+  expect_fit_error(j.dump(), "validations[1].networks is missing");
+  fs::remove(path);
+}
+
 TEST(PredictorFile, MissingFileOrTypeIsAConfigError) {
   EXPECT_THROW(PredictorSet::load(temp_path("does-not-exist.json")), ConfigError);
   const PredictorSet set = make_set();
