@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the shipped default predictors (predictors/default.json) from the paper's published
 # measurements, with dlenergy itself: `import codecarbon` into a temporary database, then
-# `fit --recipe default`. The data is read where it lies and never copied into the repository.
+# `fit --recipe default`. The data is read where it lies and never copied into the repository. The shipped file
+# also holds validation records against the paper's measured networks (`dlenergy validate --record`, see
+# docs/estimate.md); a refit writes a file without them.
 #
 # Usage: scripts/make-default-predictors.sh DATA_DIR [OUT]
 #   DATA_DIR  the paper-data directory (holding raw/) or its raw/ directory; only the random layer
@@ -51,5 +53,9 @@ description="Getzner et al. 2023, paper-data/raw (github.com/JohannesGetzner/dl-
 data/*/*-raw.csv): random layer configurations only, ${#files[@]} CodeCarbon files, ${rows:-?} rows; Intel Xeon \
 Gold 5120, 2 cores, RAPL package energy via CodeCarbon; fitted by $("$dlenergy" version 2>/dev/null | head -n 1) \
 (import codecarbon + fit --recipe default) in scripts/make-default-predictors.sh"
+if [[ -f $out ]] && grep -q '"validations"' "$out"; then
+  echo "note: $out holds validation records (dlenergy validate --record); the refitted file has none: record them" \
+       "again against measured networks (docs/estimate.md, \"Validation\")" >&2
+fi
 "$dlenergy" fit --db "$db" --recipe default --description "$description" --out "$out" >&2
 echo "wrote $out" >&2
