@@ -355,7 +355,13 @@ PredictorSet PredictorSet::parse(const std::string& text, const std::string& ori
       rec.sensor = r.text(v, "sensor", where);
       rec.estimated = r.boolean(v, "estimated", where);
       rec.recorded_at = r.text(v, "recorded_at", where);
-      rec.networks = static_cast<std::size_t>(r.number(v, "networks", where));
+      const auto count = [&](const json& obj, const std::string& key, const std::string& w) {
+        const json& n = r.at(obj, key, w);
+        if (!n.is_number_unsigned() && !(n.is_number_integer() && n.get<long long>() >= 0))
+          r.fail(w + "." + key, "must be a whole number >= 0");
+        return n.get<std::size_t>();
+      };
+      rec.networks = count(v, "networks", where);
       rec.mape_pct = r.number(v, "mape_pct", where);
       rec.within_10pct_share = r.number(v, "within_10pct_share", where);
       const json& ranges = r.at(v, "batch_ranges", where);
@@ -363,11 +369,11 @@ PredictorSet PredictorSet::parse(const std::string& text, const std::string& ori
       for (std::size_t k = 0; k < ranges.size(); ++k) {
         const std::string rw = where + ".batch_ranges[" + std::to_string(k) + "]";
         ValidationRecord::Range range;
-        range.batch_min = static_cast<std::int64_t>(r.number(ranges[k], "batch_size_min", rw));
-        range.batch_max = static_cast<std::int64_t>(r.number(ranges[k], "batch_size_max", rw));
+        range.batch_min = static_cast<std::int64_t>(count(ranges[k], "batch_size_min", rw));
+        range.batch_max = static_cast<std::int64_t>(count(ranges[k], "batch_size_max", rw));
         if (range.batch_min < 1 || range.batch_max < range.batch_min)
           r.fail(rw, "needs 1 <= batch_size_min <= batch_size_max");
-        range.networks = static_cast<std::size_t>(r.number(ranges[k], "networks", rw));
+        range.networks = count(ranges[k], "networks", rw);
         range.mape_pct = r.number(ranges[k], "mape_pct", rw);
         range.mean_signed_error_pct = r.number(ranges[k], "mean_signed_error_pct", rw);
         range.within_10pct_share = r.number(ranges[k], "within_10pct_share", rw);

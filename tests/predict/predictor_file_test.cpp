@@ -189,6 +189,9 @@ TEST(PredictorFile, ValidationRecordsRoundTripAndReplaceTheirNamesake) {
   j = nlohmann::json::parse(read(path));
   j["validations"][1].erase("networks");
   expect_fit_error(j.dump(), "validations[1].networks is missing");
+  j = nlohmann::json::parse(read(path));
+  j["validations"][0]["networks"] = -3;
+  expect_fit_error(j.dump(), "validations[0].networks must be a whole number >= 0");
   fs::remove(path);
 }
 
