@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <limits>
 
 #include "core/errors.hpp"
 #include "core/system_info.hpp"
+#include "report/table.hpp"
 #include "predict/evaluation.hpp"
 
 namespace dle::predict {
@@ -27,12 +27,7 @@ ModelSpec make(const std::string& features, Criterion criterion, Polynomial poly
   return s;
 }
 
-std::string format_pct(double v) {
-  if (!std::isfinite(v)) return "n/a";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %%", v);
-  return buf;
-}
+std::string format_pct(double v) { return std::isfinite(v) ? report::fmt_fixed(v, 1) + " %" : "n/a"; }
 
 Recipe paper_recipe() {
   Recipe r;

@@ -84,7 +84,8 @@ StudyResult run_study(const TrainingSet& set, const StudySettings& settings) {
     }
     r.ranked.push_back(std::move(row));
   }
-  // The recipe's model, or of its alternatives the one fit would keep: the lowest cross-validated MAPE.
+  // The recipe's model, or of its alternatives the one fit would keep (choose_model: the lowest cross-validated
+  // MAPE among those whose 0/1 features have enough rows).
   std::vector<std::size_t> recipe_rows;
   std::vector<double> recipe_cv;
   std::vector<std::string> recipe_shortfalls;

@@ -169,8 +169,13 @@ TEST(IndicatorShortfall, FitUsesTheFlagOnlyWithEnoughRowsCarryingIt) {
   settings.folds = 5;
   settings.recipe = &r;
   settings.candidates = {log_poly("log1p_macs")};
+  int chosen = 0;
   for (const auto& row : run_study(linear_set(3), settings).ranked)
-    if (row.chosen) EXPECT_EQ(row.spec.feature_set, "log1p_macs");
+    if (row.chosen) {
+      ++chosen;
+      EXPECT_EQ(row.spec.feature_set, "log1p_macs");
+    }
+  EXPECT_EQ(chosen, 1);
 }
 
 }  // namespace
