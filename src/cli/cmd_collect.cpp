@@ -38,6 +38,9 @@ void list_collectors(std::ostream& out) {
       out << "  default ranges:";
       for (const auto& r : c.ranges) out << " " << r.name << "=" << r.to_string();
       out << "\n";
+      for (const auto& o : layers::optional_params(name))
+        out << "  optional: " << o.name << " (" << o.meaning << "; left out of the configuration at "
+            << o.default_value << ")\n";
     }
     for (const auto& rule : c.rules) out << "  rule: " << rule.text << "\n";
   }

@@ -28,6 +28,11 @@ std::string ParamRange::to_string() const {
   return out;
 }
 
+bool fixed_at_default(const std::string& type, const ParamRange& r) {
+  const layers::OptionalParam* optional = layers::find_optional_param(type, r.name);
+  return optional && r.size() == 1 && r.at(0) == optional->default_value;
+}
+
 Registry<Collector>& collector_registry() {
   static Registry<Collector> r("collector");
   return r;

@@ -35,6 +35,10 @@ struct ParamRange {
   std::string to_string() const;  // "1:256", "1:9:2", "1,3,5"
 };
 
+// True when `r` is an optional value of the type (layers::optional_params) whose only value is its default:
+// samplers then leave it out of configurations and settings, as before the value existed.
+bool fixed_at_default(const std::string& type, const ParamRange& r);
+
 struct ValidityRule {
   std::string text;  // "kernel_size <= image_size"
   std::function<bool(const layers::LayerConfig&)> holds;
@@ -46,7 +50,8 @@ struct Collector {
   std::string name;
   std::string description;
   CollectorKind kind = CollectorKind::kLayer;
-  std::vector<ParamRange> ranges;  // kLayer: one per layers::config_params(name), in that order
+  // kLayer: one per layers::config_params(name), in that order, then one per layers::optional_params(name)
+  std::vector<ParamRange> ranges;
   std::vector<ValidityRule> rules;
 };
 

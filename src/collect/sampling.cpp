@@ -65,7 +65,14 @@ layers::LayerConfig make_config(const std::string& type, const std::vector<Param
                                 const std::vector<std::uint64_t>& index) {
   layers::LayerConfig cfg;
   cfg.type = type;
-  for (std::size_t i = 0; i < ranges.size(); ++i) cfg.set(ranges[i].name, static_cast<double>(ranges[i].at(index[i])));
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    const std::int64_t v = ranges[i].at(index[i]);
+    // An optional value at its default is left out: the configuration keeps the text it had before the value
+    // existed (relu without inplace=0).
+    const layers::OptionalParam* optional = layers::find_optional_param(type, ranges[i].name);
+    if (optional && v == optional->default_value) continue;
+    cfg.set(ranges[i].name, static_cast<double>(v));
+  }
   return cfg;
 }
 
@@ -158,7 +165,9 @@ void check_overrides(const std::vector<std::string>& overrides, const std::vecto
     for (const auto& t : selected_types) {
       if (!layers::is_configurable(t)) continue;
       if (!type.empty() && t != type) continue;
-      for (const auto& p : layers::config_params(t)) {
+      std::vector<std::string> names = layers::config_params(t);
+      for (const auto& o : layers::optional_params(t)) names.push_back(o.name);
+      for (const auto& p : names) {
         if (p == param) matched = true;
         if (known.find(p) == std::string::npos) known += (known.empty() ? "" : ", ") + p;
       }
@@ -189,6 +198,18 @@ std::vector<ParamRange> resolve_ranges(const Collector& c, const std::vector<std
           r = parse_range(param, o.substr(eq + 1));
         } catch (const ConfigError& e) {
           problems.push_back(c.name + ": " + e.what());
+          continue;
+        }
+        if (const layers::OptionalParam* optional = layers::find_optional_param(c.name, param)) {
+          std::string allowed;
+          for (auto v : optional->allowed) allowed += (allowed.empty() ? "" : ", ") + std::to_string(v);
+          for (std::uint64_t i = 0; i < r.size(); ++i)
+            if (std::find(optional->allowed.begin(), optional->allowed.end(), r.at(i)) == optional->allowed.end()) {
+              problems.push_back(c.name + ": range " + param + "=" + r.to_string() + " holds " +
+                                 std::to_string(r.at(i)) + "; " + param + " takes " + allowed + " (" +
+                                 optional->meaning + ")");
+              break;
+            }
         }
       }
     }
@@ -216,7 +237,10 @@ Sample sample_random(const Collector& c, const std::vector<ParamRange>& ranges, 
                         most_common(s.rejected));
     }
     ++s.draws;
-    for (std::size_t i = 0; i < ranges.size(); ++i) index[i] = uniform_below(rng, ranges[i].size());
+    // Nothing is drawn for an optional value fixed at its default, so that a type's stream of configurations
+    // is the one it was before the value existed.
+    for (std::size_t i = 0; i < ranges.size(); ++i)
+      index[i] = fixed_at_default(c.name, ranges[i]) ? 0 : uniform_below(rng, ranges[i].size());
     layers::LayerConfig cfg = make_config(c.name, ranges, index);
     const auto problems = check_config(c, cfg);
     if (!problems.empty()) {

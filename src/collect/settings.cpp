@@ -261,7 +261,12 @@ std::string settings_json(const CollectSettings& s, const ResolvedSettings& r) {
   for (const auto& name : selected) {
     if (!layers::is_configurable(name)) continue;
     nlohmann::json per = nlohmann::json::object();
-    for (const auto& range : resolve_ranges(collector(name), s.ranges, ignored)) per[range.name] = range.to_string();
+    for (const auto& range : resolve_ranges(collector(name), s.ranges, ignored)) {
+      // An optional value at its default is left out, so that settings written before it existed keep their
+      // hash (and their collections can be resumed).
+      if (fixed_at_default(name, range)) continue;
+      per[range.name] = range.to_string();
+    }
     ranges[name] = per;
   }
   j["ranges"] = ranges;

@@ -12,16 +12,18 @@ namespace {
 
 // One measurement schema: its parameter names in order and where each known parameter sits in that order
 // (-1: not part of the type's schema), so that to_config and from_config read and write parameters by
-// position instead of searching them by name (the estimator converts every layer it prepares).
+// position instead of searching them by name (the estimator converts every layer it prepares), and the
+// optional values the type may carry after them.
 struct Schema {
   std::string type;
   std::vector<std::string> names;
+  std::vector<OptionalParam> optional;
   int batch_size = -1, image_size = -1, kernel_size = -1, in_channels = -1, out_channels = -1, stride = -1,
       padding = -1, input_size = -1, output_size = -1;
 };
 
-Schema make_schema(std::string type, std::vector<std::string> names) {
-  Schema s{std::move(type), std::move(names)};
+Schema make_schema(std::string type, std::vector<std::string> names, std::vector<OptionalParam> optional = {}) {
+  Schema s{std::move(type), std::move(names), std::move(optional)};
   for (std::size_t i = 0; i < s.names.size(); ++i) {
     const std::string& n = s.names[i];
     const int at = static_cast<int>(i);
@@ -44,7 +46,8 @@ const std::vector<Schema>& schemas() {
       make_schema("conv2d", {"batch_size", "image_size", "kernel_size", "in_channels", "out_channels", "stride", "padding"}),
       make_schema("maxpool2d", {"batch_size", "image_size", "kernel_size", "in_channels", "stride", "padding"}),
       make_schema("linear", {"batch_size", "input_size", "output_size"}),
-      make_schema("relu", {"batch_size", "input_size"}),
+      make_schema("relu", {"batch_size", "input_size"},
+                  {{"inplace", 0, {0, 1}, "1: overwrites its input, as in torchvision's networks; 0: a new output"}}),
       make_schema("sigmoid", {"batch_size", "input_size"}),
       make_schema("tanh", {"batch_size", "input_size"}),
       make_schema("softmax", {"batch_size", "input_size"}),
@@ -132,6 +135,16 @@ bool is_configurable(const std::string& type) { return find_schema(type) != null
 
 const std::vector<std::string>& config_params(const std::string& type) { return schema_of(type).names; }
 
+const std::vector<OptionalParam>& optional_params(const std::string& type) { return schema_of(type).optional; }
+
+const OptionalParam* find_optional_param(const std::string& type, const std::string& name) {
+  const Schema* s = find_schema(type);
+  if (!s) return nullptr;
+  for (const auto& p : s->optional)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
 LayerConfig to_config(const LayerInstance& inst) { return to_config(inst.spec, inst.input, inst.batch); }
 
 LayerConfig to_config(const LayerSpec& spec, const Shape& input, std::int64_t batch) {
@@ -175,11 +188,17 @@ LayerConfig to_config(const LayerSpec& spec, const Shape& input, std::int64_t ba
 
 namespace {
 
-// relu's optional "inplace" value: its first entry, as has() and get() find it.
-bool inplace_of(const LayerConfig& config) {
+// relu's optional "inplace" value: its first entry, as has() and get() find it. Anything but 0 or 1 is a
+// problem (appended when `problems` is given).
+bool inplace_of(const LayerConfig& config, std::vector<std::string>* problems = nullptr) {
   static const std::string kInplace = "inplace";
   for (const auto& kv : config.values)
-    if (kv.first == kInplace) return kv.second != 0.0;
+    if (kv.first == kInplace) {
+      if (problems && kv.second != 0.0 && kv.second != 1.0)
+        problems->push_back(config.type + ": inplace " + number_text(kv.second) +
+                            " must be 0 (a new output) or 1 (overwrites its input)");
+      return kv.second != 0.0;
+    }
   return false;
 }
 
@@ -250,7 +269,7 @@ void fill_instance(const LayerConfig& config, LayerInstance& inst) {
   } else {
     if (input_size < 1) problems.push_back(t + ": input_size " + std::to_string(input_size) + " must be >= 1");
     inst.input = {input_size};
-    if (kind == kRelu) inst.spec = ReLUSpec{inplace_of(config)};
+    if (kind == kRelu) inst.spec = ReLUSpec{inplace_of(config, &problems)};
     else if (kind == kSigmoid) inst.spec = SigmoidSpec{};
     else if (kind == kTanh) inst.spec = TanhSpec{};
     else inst.spec = SoftmaxSpec{1};

@@ -36,13 +36,27 @@ bool is_configurable(const std::string& type);
 // Parameter names of a type's schema, batch_size first. Throws ConfigError for other types.
 const std::vector<std::string>& config_params(const std::string& type);
 
+// A value a configuration may carry after its schema parameters. Absent means its default, and a configuration
+// leaves it out at its default, so that configurations written before it existed keep their text (their key).
+// relu: "inplace", 1 when the ReLU overwrites its input, as inside torchvision's networks; 0 (absent) means out
+// of place, as in the paper's random configurations.
+struct OptionalParam {
+  std::string name;
+  std::int64_t default_value = 0;
+  std::vector<std::int64_t> allowed;  // every value it may take
+  std::string meaning;
+};
+// The optional values of a type (empty for most). Throws ConfigError for types without a schema.
+const std::vector<OptionalParam>& optional_params(const std::string& type);
+// The named optional value of the type, or nullptr (also for types without a schema).
+const OptionalParam* find_optional_param(const std::string& type, const std::string& name);
+
 // conv2d:    batch_size, image_size, kernel_size, in_channels, out_channels, stride, padding
 // maxpool2d: batch_size, image_size, kernel_size, in_channels, stride, padding
 // linear:    batch_size, input_size, output_size
 // relu, sigmoid, tanh, softmax: batch_size, input_size (elements per sample)
 // Square images are assumed: image_size is the input height (and width).
-// Optional value outside the schema: relu "inplace" (1 when the ReLU overwrites its input, as inside
-// torchvision's networks; absent or 0 means out of place, as in the paper's random configurations).
+// Optional values outside the schema: see optional_params.
 LayerConfig to_config(const LayerInstance& instance);
 // The same without building a LayerInstance (no copy of the input shape).
 LayerConfig to_config(const LayerSpec& spec, const Shape& input, std::int64_t batch);

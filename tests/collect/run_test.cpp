@@ -171,6 +171,38 @@ TEST(Collect, EveryLayerTypeIntoATemporaryDatabase) {
   EXPECT_EQ(store.count_measurements(), 28u);
 }
 
+TEST(Collect, ReluSampledInPlaceAndOutOfPlace) {
+  REQUIRE_PLUGIN();
+  dle::testing::TempDir dir;
+  CollectSettings s;
+  s.layers = {"relu"};
+  s.sampler = "grid";
+  s.repeats = 1;
+  s.ranges = {"batch_size=2", "relu.input_size=50000", "relu.inplace=0,1"};
+  s.min_time_s = 0.05;
+  s.min_passes = 3;
+  s.warmup = 1;
+  s.threads = 1;
+  s.idle_seconds = 0.2;
+  s.sensor = "estimated";
+  s.db = dir.file("relu.sqlite");
+  std::ostringstream out, err;
+  const CollectOutcome o = run_collection(s, out, err, false);
+  EXPECT_EQ(o.summary.measured, 2u) << err.str();
+  auto store = storage::Store::open_existing(s.db);
+  EXPECT_NE(store.runs().at(0).settings_json.find("\"inplace\":\"0,1\""), std::string::npos)
+      << store.runs().at(0).settings_json;
+  std::vector<std::string> configs;
+  for (const auto& m : store.measurements()) {
+    EXPECT_EQ(m.status, "ok") << m.config.to_string();
+    EXPECT_GT(m.energy_per_pass_j, 0.0) << m.config.to_string();
+    configs.push_back(m.config.to_string());
+  }
+  std::sort(configs.begin(), configs.end());
+  EXPECT_EQ(configs, (std::vector<std::string>{"relu batch_size=2 input_size=50000",
+                                               "relu batch_size=2 input_size=50000 inplace=1"}));
+}
+
 TEST(Collect, LargerConfigurationsCostMore) {
   REQUIRE_PLUGIN();
   Protocol p;

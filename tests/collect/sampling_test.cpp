@@ -42,9 +42,15 @@ TEST(Collectors, RegistryHasEveryLayerTypeAndArchitectures) {
                                       "architectures"}));
   for (const auto& t : layers::configurable_types()) {
     const auto& c = collector(t);
-    ASSERT_EQ(c.ranges.size(), layers::config_params(t).size()) << t;
-    for (std::size_t i = 0; i < c.ranges.size(); ++i) EXPECT_EQ(c.ranges[i].name, layers::config_params(t)[i]);
+    // The schema's parameters in order, then the optional values (relu's inplace), fixed at their default.
+    std::vector<std::string> names = layers::config_params(t);
+    for (const auto& o : layers::optional_params(t)) names.push_back(o.name);
+    ASSERT_EQ(c.ranges.size(), names.size()) << t;
+    for (std::size_t i = 0; i < c.ranges.size(); ++i) EXPECT_EQ(c.ranges[i].name, names[i]);
+    for (std::size_t i = layers::config_params(t).size(); i < c.ranges.size(); ++i)
+      EXPECT_TRUE(fixed_at_default(t, c.ranges[i])) << t << " " << c.ranges[i].name;
   }
+  EXPECT_EQ(collector("relu").ranges.back().to_string(), "0");  // inplace
   EXPECT_THROW(collector("lstm"), ConfigError);
 }
 
@@ -168,6 +174,10 @@ TEST(SampleRandom, EveryConfigIsValidDistinctAndInRange) {
       EXPECT_TRUE(check_config(c, cf).empty()) << cf.to_string();
       distinct.insert(cf.to_string());
       for (const auto& r : c.ranges) {
+        if (fixed_at_default(type, r)) {  // left out of the configuration
+          EXPECT_FALSE(cf.has(r.name)) << cf.to_string();
+          continue;
+        }
         EXPECT_GE(cf.get(r.name), r.lo) << cf.to_string();
         EXPECT_LE(cf.get(r.name), r.hi) << cf.to_string();
       }
@@ -243,4 +253,54 @@ TEST(SampleFromArchitectures, DistinctVgg16ConvolutionsPerBatchSize) {
   // AlexNet's 7 ReLUs act on 5 distinct sizes: 64x55x55, 192x27x27, 384x13x13, 256x13x13 (twice), 4096 (twice).
   EXPECT_EQ(relu.configs.size(), 5u);
   EXPECT_EQ(relu.configs.back().to_string(), "relu batch_size=2 input_size=4096 inplace=1");
+}
+
+TEST(OptionalValues, ReluInplaceAtItsDefaultLeavesTheStreamAndTheTextsAsBefore) {
+  // relu's inplace range is "0": nothing is drawn for it and nothing is written, so the configurations equal
+  // those of the schema's two ranges alone (the relu collector before inplace existed).
+  const auto& c = collector("relu");
+  ASSERT_EQ(c.ranges.size(), 3u);
+  const std::vector<ParamRange> schema_only(c.ranges.begin(), c.ranges.begin() + 2);
+  const auto with = texts(sample_random(c, c.ranges, 20, 5).configs);
+  EXPECT_EQ(with, texts(sample_random(c, schema_only, 20, 5).configs));
+  for (const auto& t : with) EXPECT_EQ(t.find("inplace"), std::string::npos) << t;
+}
+
+TEST(OptionalValues, ReluInplaceSampledBothWays) {
+  const auto& c = collector("relu");
+  const auto s = sample_random(c, ranges_with("relu", {"relu.inplace=0,1"}), 200, 9);
+  ASSERT_EQ(s.configs.size(), 200u);
+  int in_place = 0;
+  for (const auto& cf : s.configs) {
+    const bool has = cf.has("inplace");
+    if (has) {
+      EXPECT_EQ(cf.get("inplace"), 1.0) << cf.to_string();  // 0 is left out
+    }
+    const auto inst = layers::from_config(cf);
+    EXPECT_EQ(std::get<layers::ReLUSpec>(inst.spec).inplace, has) << cf.to_string();
+    EXPECT_EQ(layers::writes_in_place(cf), has);
+    in_place += has;
+  }
+  // A fair coin over 200 draws: 100 +- 40 holds with probability 1 - 1e-8 (and the seed fixes it anyway).
+  EXPECT_GT(in_place, 60);
+  EXPECT_LT(in_place, 140);
+
+  // The grid measures each point both ways: 2 batch sizes x 1 size x 2 = 4 configurations.
+  const auto g = sample_grid(c, ranges_with("relu", {"batch_size=1,2", "input_size=1000", "inplace=0,1"}));
+  EXPECT_EQ(texts(g.configs), (std::vector<std::string>{"relu batch_size=1 input_size=1000",
+                                                        "relu batch_size=1 input_size=1000 inplace=1",
+                                                        "relu batch_size=2 input_size=1000",
+                                                        "relu batch_size=2 input_size=1000 inplace=1"}));
+}
+
+TEST(OptionalValues, InplaceOutsideZeroAndOneIsRefusedWithWhatItTakes) {
+  std::vector<std::string> problems;
+  check_overrides({"relu.inplace=0:2", "sigmoid.inplace=1"}, {"relu", "sigmoid"}, problems);
+  ASSERT_EQ(problems.size(), 1u);  // sigmoid has no inplace; the range's values are checked by resolve_ranges
+  EXPECT_NE(problems[0].find("no selected layer type named 'sigmoid' has a parameter 'inplace'"), std::string::npos)
+      << problems[0];
+  problems.clear();
+  resolve_ranges(collector("relu"), {"relu.inplace=0:2"}, problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("range inplace=0:2 holds 2; inplace takes 0, 1"), std::string::npos) << problems[0];
 }

@@ -34,6 +34,30 @@ TEST(LayerConfig, ActivationInputSizeIsElementsPerSample) {
   EXPECT_EQ(config_counts(c).ops, 8LL * 64 * 55 * 55);
 }
 
+TEST(LayerConfig, ReluInplaceIsAnOptionalValueOfZeroOrOne) {
+  ASSERT_EQ(optional_params("relu").size(), 1u);
+  EXPECT_EQ(optional_params("relu")[0].name, "inplace");
+  EXPECT_EQ(optional_params("relu")[0].allowed, (std::vector<std::int64_t>{0, 1}));
+  EXPECT_TRUE(optional_params("conv2d").empty());
+  EXPECT_NE(find_optional_param("relu", "inplace"), nullptr);
+  EXPECT_EQ(find_optional_param("sigmoid", "inplace"), nullptr);
+  EXPECT_EQ(find_optional_param("dropout", "inplace"), nullptr);
+  EXPECT_THROW(optional_params("dropout"), ConfigError);
+
+  // Out of place it is left out of the text; in place it follows the schema's values.
+  EXPECT_EQ(to_config({ReLUSpec{false}, {10}, 2}).to_string(), "relu batch_size=2 input_size=10");
+  EXPECT_EQ(to_config({ReLUSpec{true}, {10}, 2}).to_string(), "relu batch_size=2 input_size=10 inplace=1");
+  const LayerConfig bad{"relu", {{"batch_size", 2}, {"input_size", 10}, {"inplace", 2}}};
+  try {
+    from_config(bad);
+    FAIL();
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.problems().size(), 1u);
+    EXPECT_EQ(e.problems()[0], "relu: inplace 2 must be 0 (a new output) or 1 (overwrites its input)");
+  }
+  EXPECT_FALSE(writes_in_place({"relu", {{"batch_size", 2}, {"input_size", 10}, {"inplace", 0}}}));
+}
+
 TEST(LayerConfig, MaxPoolKeepsEffectiveStride) {
   const LayerConfig c = to_config({MaxPool2dSpec{2, 0, 0}, {64, 224, 224}, 1});
   EXPECT_DOUBLE_EQ(c.get("stride"), 2.0);

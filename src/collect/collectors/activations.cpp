@@ -12,7 +12,16 @@ Collector activation(const std::string& name, const std::string& description) {
   return c;
 }
 
-Collector relu() { return activation("relu", "torch.nn.ReLU (out of place) on flat float32 inputs"); }
+// ReLU also samples `inplace` (an optional value, see layers::optional_params): 0 by default, out of place as in
+// the paper; --range relu.inplace=0,1 measures both.
+Collector relu() {
+  Collector c = activation("relu", "torch.nn.ReLU on flat float32 inputs (out of place unless inplace=1)");
+  ParamRange inplace;
+  inplace.name = "inplace";
+  inplace.values = {0};
+  c.ranges.push_back(std::move(inplace));
+  return c;
+}
 Collector sigmoid() { return activation("sigmoid", "torch.nn.Sigmoid on flat float32 inputs"); }
 Collector tanh() { return activation("tanh", "torch.nn.Tanh on flat float32 inputs"); }
 Collector softmax() { return activation("softmax", "torch.nn.Softmax(dim=1) on flat float32 inputs"); }
