@@ -30,6 +30,19 @@ std::unique_ptr<sensors::Sensor> estimated_sensor() {
   return sensors::open_sensor("estimated", sensors::SensorOptions{});
 }
 
+// Short windows, one thread, the estimated sensor: settings for a quick collection into `db`.
+CollectSettings quick_settings(const std::string& db) {
+  CollectSettings s;
+  s.min_time_s = 0.05;
+  s.min_passes = 3;
+  s.warmup = 1;
+  s.threads = 1;
+  s.idle_seconds = 0.2;
+  s.sensor = "estimated";
+  s.db = db;
+  return s;
+}
+
 PlanItem layer_item(const std::string& text_type, std::vector<std::pair<std::string, double>> values) {
   PlanItem item;
   item.config.type = text_type;
@@ -105,7 +118,7 @@ TEST(Plugin, MissingPluginSaysHowToBuildIt) {
 TEST(Collect, EveryLayerTypeIntoATemporaryDatabase) {
   REQUIRE_PLUGIN();
   dle::testing::TempDir dir;
-  CollectSettings s;
+  CollectSettings s = quick_settings(dir.file("layers.sqlite"));
   s.layers = {"conv2d", "maxpool2d", "linear", "relu", "sigmoid", "tanh", "softmax"};
   s.configs = 2;
   s.repeats = 2;
@@ -114,13 +127,6 @@ TEST(Collect, EveryLayerTypeIntoATemporaryDatabase) {
               "stride=1:2",       "padding=0:1",     "linear.input_size=16:256", "linear.output_size=16:256",
               "relu.input_size=1000:20000", "sigmoid.input_size=1000:20000", "tanh.input_size=1000:20000",
               "softmax.input_size=1000:20000"};
-  s.min_time_s = 0.05;
-  s.min_passes = 3;
-  s.warmup = 1;
-  s.threads = 1;
-  s.idle_seconds = 0.2;
-  s.sensor = "estimated";
-  s.db = dir.file("layers.sqlite");
   std::ostringstream out, err;
   const CollectOutcome o = run_collection(s, out, err, false);
   EXPECT_EQ(o.summary.planned, 7u * 2 * 2);
@@ -174,18 +180,11 @@ TEST(Collect, EveryLayerTypeIntoATemporaryDatabase) {
 TEST(Collect, ReluSampledInPlaceAndOutOfPlace) {
   REQUIRE_PLUGIN();
   dle::testing::TempDir dir;
-  CollectSettings s;
+  CollectSettings s = quick_settings(dir.file("relu.sqlite"));
   s.layers = {"relu"};
   s.sampler = "grid";
   s.repeats = 1;
   s.ranges = {"batch_size=2", "relu.input_size=50000", "relu.inplace=0,1"};
-  s.min_time_s = 0.05;
-  s.min_passes = 3;
-  s.warmup = 1;
-  s.threads = 1;
-  s.idle_seconds = 0.2;
-  s.sensor = "estimated";
-  s.db = dir.file("relu.sqlite");
   std::ostringstream out, err;
   const CollectOutcome o = run_collection(s, out, err, false);
   EXPECT_EQ(o.summary.measured, 2u) << err.str();
@@ -238,17 +237,13 @@ TEST(Collect, LargerConfigurationsCostMore) {
 TEST(Collect, WholeNetworkAndItsLayers) {
   REQUIRE_PLUGIN();
   dle::testing::TempDir dir;
-  CollectSettings s;
+  CollectSettings s = quick_settings(dir.file("nets.sqlite"));
   s.architectures = {"alexnet"};
   s.batch_sizes = {1};
   s.repeats = 1;
-  s.min_time_s = 0.05;
   s.min_passes = 2;
-  s.warmup = 1;
   s.threads = 2;
   s.idle_seconds = 0;
-  s.sensor = "estimated";
-  s.db = dir.file("nets.sqlite");
   std::ostringstream out, err;
   const CollectOutcome o = run_collection(s, out, err, false);
   EXPECT_EQ(o.summary.measured, 23u);
