@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/checked_int.hpp"
 #include "core/errors.hpp"
 #include "layers/spec_fields.hpp"
 
@@ -125,6 +126,25 @@ std::string json_scalar(const nlohmann::json& j) {
   return "<not a scalar>";
 }
 
+// The layers' counts summed into `total`; false when a sum exceeds 2^63 - 1 (a per-layer overflow is found
+// before, layer by layer).
+bool sum_counts(const std::vector<InferredLayer>& layers, Counts& total) {
+  CheckedInt macs, flops, ops, bytes, params;
+  for (const auto& l : layers) {
+    macs = macs + l.counts.macs;
+    flops = flops + l.counts.flops;
+    ops = ops + l.counts.ops;
+    bytes = bytes + l.counts.bytes;
+    params = params + l.counts.params;
+  }
+  total.macs = macs.value();
+  total.flops = flops.value();
+  total.ops = ops.value();
+  total.bytes = bytes.value();
+  total.params = params.value();
+  return !(macs.overflowed() || flops.overflowed() || ops.overflowed() || bytes.overflowed() || params.overflowed());
+}
+
 }  // namespace
 
 InferredArchitecture infer(const Architecture& a, std::int64_t batch) {
@@ -139,6 +159,7 @@ InferredArchitecture infer(const Architecture& a, std::int64_t batch) {
   // An architecture search infers many candidates: no string is built and nothing is validated twice for
   // a layer without problems.
   out.layers.reserve(a.layers.size());
+  bool batch_overflows = false;  // some layer's counts overflow at this batch size, not at batch size 1
   for (size_t i = 0; i < a.layers.size(); ++i) {
     const auto& spec = a.layers[i];
     auto own = validate(spec);
@@ -172,6 +193,14 @@ InferredArchitecture infer(const Architecture& a, std::int64_t batch) {
     if (fit.empty()) {  // validate() and check_input() found nothing: no need to check again
       l.output = output_shape_of_valid(spec, shape);
       l.counts = counts_of_valid(spec, shape, batch < 1 ? 1 : batch);
+      if (l.counts.overflow) {
+        if (counts_of_valid(spec, shape, 1).overflow)
+          problems.push_back(where_of(i, type_name(spec)) +
+                             ": its counts (MACs, bytes) exceed 2^63 - 1, the largest 64-bit integer, even for one "
+                             "sample; check its sizes");
+        else
+          batch_overflows = true;
+      }
     } else {
       Shape fixed = shape;
       if (auto* c = std::get_if<Conv2dSpec>(&spec)) fixed[0] = c->in_channels;
@@ -184,12 +213,26 @@ InferredArchitecture infer(const Architecture& a, std::int64_t batch) {
     out.layers.push_back(std::move(l));
   }
   if (!problems.empty()) throw ConfigError(problems);
-  for (const auto& l : out.layers) {
-    out.total.macs += l.counts.macs;
-    out.total.flops += l.counts.flops;
-    out.total.ops += l.counts.ops;
-    out.total.bytes += l.counts.bytes;
-    out.total.params += l.counts.params;
+  if (batch_overflows || !sum_counts(out.layers, out.total)) {
+    // A layer's counts or their sums overflow at this batch size but not at 1: the largest batch size at which
+    // none does, by bisection (every count grows with the batch size).
+    auto fits_at = [&](std::int64_t b) {
+      std::vector<InferredLayer> at_b = out.layers;
+      for (auto& l : at_b) {
+        l.counts = counts_of_valid(l.spec, l.input, b);
+        if (l.counts.overflow) return false;
+      }
+      Counts ignored;
+      return sum_counts(at_b, ignored);
+    };
+    std::int64_t fits = 1, overflows = batch;
+    while (overflows - fits > 1) {
+      const std::int64_t mid = fits + (overflows - fits) / 2;
+      (fits_at(mid) ? fits : overflows) = mid;
+    }
+    throw ConfigError((a.name.empty() ? std::string("the network") : a.name) + " at batch size " +
+                      std::to_string(batch) + " is too large to count: its MACs or bytes per pass would exceed " +
+                      "2^63 - 1, the largest 64-bit integer; use a batch size of at most " + std::to_string(fits));
   }
   return out;
 }

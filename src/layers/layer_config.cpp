@@ -299,7 +299,11 @@ Counts config_counts(const LayerConfig& config) {
   // One instance per thread: its input shape keeps its storage from call to call.
   thread_local LayerInstance scratch;
   fill_instance(config, scratch);  // validates
-  return counts_of_valid(scratch.spec, scratch.input, scratch.batch);
+  Counts c = counts_of_valid(scratch.spec, scratch.input, scratch.batch);
+  if (c.overflow)
+    throw ConfigError(config.to_string() + ": its counts (MACs, bytes) exceed 2^63 - 1, the largest 64-bit integer; "
+                      "use a smaller batch size or smaller sizes");
+  return c;
 }
 
 }  // namespace dle::layers

@@ -4,6 +4,7 @@
 #include <functional>
 #include <sstream>
 
+#include "core/checked_int.hpp"
 #include "core/errors.hpp"
 #include "layers/spec_fields.hpp"
 
@@ -28,6 +29,18 @@ void window_fits(std::int64_t kernel, std::int64_t padding, const Shape& in, std
                   std::to_string(in[axis] + 2 * padding) + " (" + (axis == 1 ? "height " : "width ") +
                   std::to_string(in[axis]) + " + 2*padding " + std::to_string(padding) + ")");
   }
+}
+
+// Counts as the per-type rules compute them: every product checked for overflow (see Counts::overflow).
+struct CheckedCounts {
+  CheckedInt macs, flops, ops, bytes, params;
+};
+
+// elements() with every product checked.
+CheckedInt checked_elements(const Shape& s) {
+  CheckedInt n = 1;
+  for (auto d : s) n = n * d;
+  return n;
 }
 
 // ---- per-type behaviour, one struct per spec (no chains of type checks) ----
@@ -71,19 +84,19 @@ struct Ops<Conv2dSpec> {
             window_out(in[2], s.kernel_size, s.stride, s.padding)};
   }
   // elements(output(s, in)) without building the shape (counting runs for every layer an estimate prepares).
-  static std::int64_t output_elements(const Conv2dSpec& s, const Shape& in) {
-    return s.out_channels * window_out(in[1], s.kernel_size, s.stride, s.padding) *
+  static CheckedInt output_elements(const Conv2dSpec& s, const Shape& in) {
+    return CheckedInt(s.out_channels) * window_out(in[1], s.kernel_size, s.stride, s.padding) *
            window_out(in[2], s.kernel_size, s.stride, s.padding);
   }
-  static Counts counts(const Conv2dSpec& s, const Shape& in, std::int64_t batch, std::int64_t eb) {
-    const std::int64_t out_elems = output_elements(s, in);
-    const std::int64_t weights = s.out_channels * (s.in_channels / s.groups) * s.kernel_size * s.kernel_size;
-    Counts c;
-    c.params = weights + (s.bias ? s.out_channels : 0);
-    c.macs = batch * out_elems * (s.in_channels / s.groups) * s.kernel_size * s.kernel_size;
-    c.flops = 2 * c.macs + (s.bias ? batch * out_elems : 0);
+  static CheckedCounts counts(const Conv2dSpec& s, const Shape& in, CheckedInt batch, CheckedInt eb) {
+    const CheckedInt out_elems = output_elements(s, in);
+    const CheckedInt window = CheckedInt(s.in_channels / s.groups) * s.kernel_size * s.kernel_size;
+    CheckedCounts c;
+    c.params = CheckedInt(s.out_channels) * window + (s.bias ? s.out_channels : 0);
+    c.macs = batch * out_elems * window;
+    c.flops = CheckedInt(2) * c.macs + (s.bias ? batch * out_elems : CheckedInt(0));
     c.ops = c.macs;
-    c.bytes = (batch * (elements(in) + out_elems) + c.params) * eb;
+    c.bytes = (batch * (checked_elements(in) + out_elems) + c.params) * eb;
     return c;
   }
   static bool zero_work(const Conv2dSpec&, const Shape&) { return false; }
@@ -113,16 +126,17 @@ struct Ops<MaxPool2dSpec> {
     const auto st = s.effective_stride();
     return {in[0], window_out(in[1], s.kernel_size, st, s.padding), window_out(in[2], s.kernel_size, st, s.padding)};
   }
-  static std::int64_t output_elements(const MaxPool2dSpec& s, const Shape& in) {
+  static CheckedInt output_elements(const MaxPool2dSpec& s, const Shape& in) {
     const auto st = s.effective_stride();
-    return in[0] * window_out(in[1], s.kernel_size, st, s.padding) * window_out(in[2], s.kernel_size, st, s.padding);
+    return CheckedInt(in[0]) * window_out(in[1], s.kernel_size, st, s.padding) *
+           window_out(in[2], s.kernel_size, st, s.padding);
   }
-  static Counts counts(const MaxPool2dSpec& s, const Shape& in, std::int64_t batch, std::int64_t eb) {
-    const std::int64_t out_elems = output_elements(s, in);
-    Counts c;
+  static CheckedCounts counts(const MaxPool2dSpec& s, const Shape& in, CheckedInt batch, CheckedInt eb) {
+    const CheckedInt out_elems = output_elements(s, in);
+    CheckedCounts c;
     c.ops = batch * out_elems * s.kernel_size * s.kernel_size;
     c.flops = c.ops;
-    c.bytes = batch * (elements(in) + out_elems) * eb;
+    c.bytes = batch * (checked_elements(in) + out_elems) * eb;
     return c;
   }
   static bool zero_work(const MaxPool2dSpec&, const Shape&) { return false; }
@@ -146,17 +160,17 @@ struct Ops<AdaptiveAvgPool2dSpec> {
   }
   // Each output element averages a window of at most ceil(H/oh) x ceil(W/ow) inputs; we count one op per
   // input element visited (windows may overlap by one when H is not a multiple of oh).
-  static std::int64_t output_elements(const AdaptiveAvgPool2dSpec& s, const Shape& in) {
-    return in[0] * s.output_height * s.output_width;
+  static CheckedInt output_elements(const AdaptiveAvgPool2dSpec& s, const Shape& in) {
+    return CheckedInt(in[0]) * s.output_height * s.output_width;
   }
-  static Counts counts(const AdaptiveAvgPool2dSpec& s, const Shape& in, std::int64_t batch, std::int64_t eb) {
-    const std::int64_t out_elems = output_elements(s, in);
+  static CheckedCounts counts(const AdaptiveAvgPool2dSpec& s, const Shape& in, CheckedInt batch, CheckedInt eb) {
+    const CheckedInt out_elems = output_elements(s, in);
     const std::int64_t wh = (in[1] + s.output_height - 1) / s.output_height;
     const std::int64_t ww = (in[2] + s.output_width - 1) / s.output_width;
-    Counts c;
+    CheckedCounts c;
     c.ops = batch * out_elems * wh * ww;
     c.flops = c.ops;
-    c.bytes = batch * (elements(in) + out_elems) * eb;
+    c.bytes = batch * (checked_elements(in) + out_elems) * eb;
     return c;
   }
   static bool zero_work(const AdaptiveAvgPool2dSpec& s, const Shape& in) {
@@ -183,14 +197,14 @@ struct Ops<LinearSpec> {
     return {};
   }
   static Shape output(const LinearSpec& s, const Shape&) { return {s.out_features}; }
-  static std::int64_t output_elements(const LinearSpec& s, const Shape&) { return s.out_features; }
-  static Counts counts(const LinearSpec& s, const Shape& in, std::int64_t batch, std::int64_t eb) {
-    Counts c;
-    c.params = s.in_features * s.out_features + (s.bias ? s.out_features : 0);
+  static CheckedInt output_elements(const LinearSpec& s, const Shape&) { return s.out_features; }
+  static CheckedCounts counts(const LinearSpec& s, const Shape& in, CheckedInt batch, CheckedInt eb) {
+    CheckedCounts c;
+    c.params = CheckedInt(s.in_features) * s.out_features + (s.bias ? s.out_features : 0);
     c.macs = batch * s.in_features * s.out_features;
-    c.flops = 2 * c.macs + (s.bias ? batch * s.out_features : 0);
+    c.flops = CheckedInt(2) * c.macs + (s.bias ? batch * s.out_features : CheckedInt(0));
     c.ops = c.macs;
-    c.bytes = (batch * (elements(in) + s.out_features) + c.params) * eb;
+    c.bytes = (batch * (checked_elements(in) + s.out_features) + c.params) * eb;
     return c;
   }
   static bool zero_work(const LinearSpec&, const Shape&) { return false; }
@@ -206,12 +220,12 @@ struct ElementwiseOps {
     return {};
   }
   static Shape output(const T&, const Shape& in) { return in; }
-  static std::int64_t output_elements(const T&, const Shape& in) { return elements(in); }
-  static Counts counts(const T&, const Shape& in, std::int64_t batch, std::int64_t eb) {
-    Counts c;
-    c.ops = batch * elements(in);
+  static CheckedInt output_elements(const T&, const Shape& in) { return checked_elements(in); }
+  static CheckedCounts counts(const T&, const Shape& in, CheckedInt batch, CheckedInt eb) {
+    CheckedCounts c;
+    c.ops = batch * checked_elements(in);
     c.flops = c.ops;
-    c.bytes = 2 * batch * elements(in) * eb;
+    c.bytes = CheckedInt(2) * c.ops * eb;
     return c;
   }
   static bool zero_work(const T&, const Shape&) { return false; }
@@ -244,13 +258,13 @@ struct Ops<SoftmaxSpec> {
     return {};
   }
   static Shape output(const SoftmaxSpec&, const Shape& in) { return in; }
-  static std::int64_t output_elements(const SoftmaxSpec&, const Shape& in) { return elements(in); }
+  static CheckedInt output_elements(const SoftmaxSpec&, const Shape& in) { return checked_elements(in); }
   // exp, sum and divide per element: counted as one op per element (like the other activations).
-  static Counts counts(const SoftmaxSpec&, const Shape& in, std::int64_t batch, std::int64_t eb) {
-    Counts c;
-    c.ops = batch * elements(in);
-    c.flops = 3 * c.ops;
-    c.bytes = 2 * batch * elements(in) * eb;
+  static CheckedCounts counts(const SoftmaxSpec&, const Shape& in, CheckedInt batch, CheckedInt eb) {
+    CheckedCounts c;
+    c.ops = batch * checked_elements(in);
+    c.flops = CheckedInt(3) * c.ops;
+    c.bytes = CheckedInt(2) * c.ops * eb;
     return c;
   }
   static bool zero_work(const SoftmaxSpec&, const Shape&) { return false; }
@@ -272,8 +286,8 @@ struct Ops<DropoutSpec> {
     return {};
   }
   static Shape output(const DropoutSpec&, const Shape& in) { return in; }
-  static std::int64_t output_elements(const DropoutSpec&, const Shape& in) { return elements(in); }
-  static Counts counts(const DropoutSpec&, const Shape&, std::int64_t, std::int64_t) { return {}; }
+  static CheckedInt output_elements(const DropoutSpec&, const Shape& in) { return checked_elements(in); }
+  static CheckedCounts counts(const DropoutSpec&, const Shape&, CheckedInt, CheckedInt) { return {}; }
   static bool zero_work(const DropoutSpec&, const Shape&) { return true; }
 };
 
@@ -286,8 +300,8 @@ struct Ops<FlattenSpec> {
     return {};
   }
   static Shape output(const FlattenSpec&, const Shape& in) { return {elements(in)}; }
-  static std::int64_t output_elements(const FlattenSpec&, const Shape& in) { return elements(in); }
-  static Counts counts(const FlattenSpec&, const Shape&, std::int64_t, std::int64_t) { return {}; }
+  static CheckedInt output_elements(const FlattenSpec&, const Shape& in) { return checked_elements(in); }
+  static CheckedCounts counts(const FlattenSpec&, const Shape&, CheckedInt, CheckedInt) { return {}; }
   static bool zero_work(const FlattenSpec&, const Shape&) { return true; }
 };
 
@@ -354,9 +368,19 @@ Counts counts(const LayerSpec& spec, const Shape& input, std::int64_t batch, std
 Counts counts_of_valid(const LayerSpec& spec, const Shape& input, std::int64_t batch, std::int64_t element_bytes) {
   return dispatch(spec, [&](const auto& s, auto ops) {
     using O = decltype(ops);
-    Counts c = O::counts(s, input, batch, element_bytes);
-    c.inputs = batch * elements(input);
-    c.outputs = batch * O::output_elements(s, input);
+    const CheckedCounts k = O::counts(s, input, batch, element_bytes);
+    const CheckedInt inputs = CheckedInt(batch) * checked_elements(input);
+    const CheckedInt outputs = CheckedInt(batch) * O::output_elements(s, input);
+    Counts c;
+    c.macs = k.macs.value();
+    c.flops = k.flops.value();
+    c.ops = k.ops.value();
+    c.bytes = k.bytes.value();
+    c.params = k.params.value();
+    c.inputs = inputs.value();
+    c.outputs = outputs.value();
+    c.overflow = k.macs.overflowed() || k.flops.overflowed() || k.ops.overflowed() || k.bytes.overflowed() ||
+                 k.params.overflowed() || inputs.overflowed() || outputs.overflowed();
     return c;
   });
 }

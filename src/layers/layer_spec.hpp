@@ -74,6 +74,9 @@ struct Counts {
   std::int64_t params = 0;  // learnable parameters (weights + bias)
   std::int64_t inputs = 0;  // input elements of the whole batch
   std::int64_t outputs = 0; // output elements of the whole batch
+  // Some count exceeds 2^63 - 1 (a huge batch size or layer): the values above are meaningless, and callers
+  // refuse the layer (arch::infer, config_counts).
+  bool overflow = false;
 };
 
 // Type name as used in files, databases and predictor files: "conv2d", "maxpool2d", "adaptiveavgpool2d",

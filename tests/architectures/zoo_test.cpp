@@ -107,5 +107,36 @@ TEST(Zoo, UnknownNameListsTheZoo) {
 
 TEST(Infer, RejectsBatchSizeZero) { EXPECT_THROW(infer(zoo("vgg11"), 0), ConfigError); }
 
+TEST(Infer, BatchSizeTooLargeToCountNamesTheLargestThatFits) {
+  // VGG16's bytes per pass (weights once, activations per sample) reach 2^63 - 1 just above 297,779,921
+  // samples: the largest batch size is found by bisection and named.
+  EXPECT_EQ(infer(zoo("vgg16"), 297'779'921).total.macs, 297'779'921LL * 15'470'264'320LL);
+  try {
+    infer(zoo("vgg16"), 1LL << 40);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("vgg16 at batch size 1099511627776 is too large to count"), std::string::npos) << m;
+    EXPECT_NE(m.find("use a batch size of at most 297779921"), std::string::npos) << m;
+  }
+  EXPECT_THROW(infer(zoo("vgg16"), 297'779'922), ConfigError);
+}
+
+TEST(Infer, LayerTooLargeToCountForOneSampleIsNamed) {
+  Architecture a;
+  a.name = "huge";
+  a.input = {10'000'000'000};
+  a.layers = {layers::LinearSpec{10'000'000'000, 10'000'000'000, true}};
+  try {
+    infer(a, 1);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.problems().size(), 1u);
+    EXPECT_EQ(e.problems()[0],
+              "layer 0 (linear): its counts (MACs, bytes) exceed 2^63 - 1, the largest 64-bit integer, even for one "
+              "sample; check its sizes");
+  }
+}
+
 }  // namespace
 }  // namespace dle::arch

@@ -168,6 +168,16 @@ TEST_F(EstimateCli, MissingPredictorFileIsAConfigError) {
   EXPECT_NE(r.err.find("nope.json' does not exist"), std::string::npos) << r.err;
 }
 
+TEST_F(EstimateCli, BatchSizeTooLargeToCountIsAConfigErrorNamingTheLargest) {
+  // The flag admits up to 2^40; VGG16's bytes per pass exceed 64-bit integers above 297,779,921 samples.
+  const CommandResult r = run("estimate --arch vgg16 --batch-size 1099511627776");
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find("vgg16 at batch size 1099511627776 is too large to count"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("use a batch size of at most 297779921"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(run("estimate --arch vgg16 --batch-size 297779921 --format json").rc, 0);
+}
+
 TEST_F(EstimateCli, ValidateJsonOnAHandMadeDatabase) {
   const std::string db = (dir_ / "hand.sqlite").string();
   fixture::write_hand_made_db(db);

@@ -58,6 +58,21 @@ TEST(LayerConfig, ReluInplaceIsAnOptionalValueOfZeroOrOne) {
   EXPECT_FALSE(writes_in_place({"relu", {{"batch_size", 2}, {"input_size", 10}, {"inplace", 0}}}));
 }
 
+TEST(LayerConfig, CountsThatOverflowAreAnError) {
+  const LayerConfig c{"linear", {{"batch_size", 1e12}, {"input_size", 5000}, {"output_size", 5000}}};
+  try {
+    config_counts(c);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("linear batch_size=1000000000000 input_size=5000 output_size=5000: its "
+                                         "counts (MACs, bytes) exceed 2^63 - 1"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(config_counts({"linear", {{"batch_size", 1e5}, {"input_size", 5000}, {"output_size", 5000}}}).macs,
+            100000LL * 5000 * 5000);
+}
+
 TEST(LayerConfig, MaxPoolKeepsEffectiveStride) {
   const LayerConfig c = to_config({MaxPool2dSpec{2, 0, 0}, {64, 224, 224}, 1});
   EXPECT_DOUBLE_EQ(c.get("stride"), 2.0);

@@ -69,6 +69,22 @@ TEST(Linear, ShapeCountsAndMismatch) {
   EXPECT_EQ(check_input(l, {100})[0], "in_features 9216 does not match the input's 100 features");
 }
 
+TEST(Counts, OverflowIsFlaggedNotWrapped) {
+  // 3e9 x 3e9 MACs (9e18) fit below 2^63 - 1 (9.22e18); 2 x that in flops does not.
+  const LinearSpec big{3'000'000'000, 3'000'000'000, false};
+  const Counts k = counts_of_valid(big, {3'000'000'000}, 1);
+  EXPECT_TRUE(k.overflow);
+  EXPECT_EQ(k.macs, 9'000'000'000'000'000'000LL);  // the MACs themselves fit
+  // VGG16's first convolution at batch 1 does 86,704,128 MACs; at 2^40 samples that is 9.5e19.
+  const Conv2dSpec conv{3, 64, 3, 1, 1, 1, true};
+  EXPECT_FALSE(counts_of_valid(conv, {3, 224, 224}, 1).overflow);
+  EXPECT_EQ(counts_of_valid(conv, {3, 224, 224}, 1).macs, 86'704'128LL);
+  EXPECT_TRUE(counts_of_valid(conv, {3, 224, 224}, 1LL << 40).overflow);
+  // An input whose element count alone overflows.
+  EXPECT_TRUE(counts_of_valid(ReLUSpec{}, {10'000'000, 10'000'000, 10'000'000}, 1).overflow);
+  EXPECT_TRUE(counts_of_valid(FlattenSpec{}, {10'000'000, 10'000'000, 10'000'000}, 1).overflow);
+}
+
 TEST(Elementwise, CountOneOpPerElementAndKeepShape) {
   for (const LayerSpec& s : std::vector<LayerSpec>{ReLUSpec{}, TanhSpec{}, SigmoidSpec{}, SoftmaxSpec{1}}) {
     EXPECT_EQ(output_shape(s, {4, 5, 6}), (Shape{4, 5, 6})) << type_name(s);
