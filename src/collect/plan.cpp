@@ -1,6 +1,7 @@
 #include "collect/plan.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "collect/collectors.hpp"
 #include "collect/sampling.hpp"
@@ -121,13 +122,19 @@ std::int64_t bytes_needed(const PlanItem& item) {
     const auto inferred = arch::infer(a, item.batch);
     std::int64_t largest = 0;
     for (const auto& l : inferred.layers) largest = std::max(largest, layers::elements(l.output));
-    bytes = static_cast<double>(item.batch * (layers::elements(a.input) + largest) + inferred.total.params) * kFloat;
+    // In double: the batch size is the user's, and the product must not wrap.
+    bytes = (static_cast<double>(item.batch) * static_cast<double>(layers::elements(a.input) + largest) +
+             static_cast<double>(inferred.total.params)) *
+            kFloat;
   } else {
     const auto& inst = item.instance;
     const layers::Counts c = layers::counts(inst.spec, inst.input, inst.batch, kFloat);
+    // Bytes past 2^63 - 1 fit in no memory: the guard skips the item.
+    if (c.overflow) return std::numeric_limits<std::int64_t>::max();
     bytes = static_cast<double>(c.bytes);  // (batch x (input + output) + params) x 4
   }
-  return static_cast<std::int64_t>(bytes * kMemorySafetyFactor);
+  const double needed = bytes * kMemorySafetyFactor;
+  return needed >= 9.2e18 ? std::numeric_limits<std::int64_t>::max() : static_cast<std::int64_t>(needed);
 }
 
 }  // namespace dle::collect

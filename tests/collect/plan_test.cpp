@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "collect/plan.hpp"
@@ -265,6 +266,10 @@ TEST(MemoryGuard, BytesNeededFromCounts) {
   // AlexNet: 61,100,840 parameters dominate.
   EXPECT_GT(bytes_needed(net), 61100840LL * 4 * 2);
   EXPECT_LT(bytes_needed(net), 62000000LL * 4 * 2);
+  // Bytes past 2^63 - 1 do not wrap into a small number the guard would let through.
+  PlanItem huge;
+  huge.instance = layers::LayerInstance{layers::LinearSpec{5000, 5000, true}, {5000}, 10'000'000'000'000'000LL};
+  EXPECT_EQ(bytes_needed(huge), std::numeric_limits<std::int64_t>::max());
 }
 
 TEST(Progress, LineText) {
