@@ -30,7 +30,8 @@ max_batch=${batches##*,}
 # (AlexNet: 3-384 channels, kernels 3-11, strides 1-4) at batch sizes up to the largest network batch. Images stop
 # at 64 pixels so that a random 384-channel 11x11 convolution stays under a few seconds per pass here; AlexNet's
 # first layer (224 pixels in, 55 out) then lies inside the ranges of the features (MACs, input and output
-# elements) though not of the image size. A pass over 5 s ends its window (--max-pass-seconds).
+# elements) though not of the image size. A pass over 5 s ends its window (--max-pass-seconds). ReLUs are drawn
+# in place and out of place (relu.inplace=0,1): networks run them in place, the paper sampled them out of place.
 "$dlenergy" collect --db "$out/layers.sqlite" --layers conv2d,maxpool2d,linear,relu --configs "$configs" --seed 2023 \
   --range "batch_size=1:$max_batch" \
   --range conv2d.image_size=8:64 --range conv2d.in_channels=3:384 --range conv2d.out_channels=16:384 \
@@ -38,7 +39,7 @@ max_batch=${batches##*,}
   --range maxpool2d.image_size=8:64 --range maxpool2d.in_channels=16:384 --range maxpool2d.kernel_size=2:5 \
   --range maxpool2d.stride=1:3 --range maxpool2d.padding=0:1 \
   --range linear.input_size=256:9216 --range linear.output_size=256:4096 \
-  --range relu.input_size=4096:400000 --max-pass-seconds 5 \
+  --range relu.input_size=4096:400000 --range relu.inplace=0,1 --max-pass-seconds 5 \
   "${extra[@]}" 2>&1 | tail -n 3 | tee "$out/collect-layers.log"
 
 # Networks' Linear layers have round sizes (AlexNet: 9216 and 4096 inputs), whose weight rows are a multiple of
