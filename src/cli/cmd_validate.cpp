@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "core/errors.hpp"
 #include "estimate/predictor_files.hpp"
 #include "estimate/validate.hpp"
 #include "estimate/validate_report.hpp"
@@ -45,10 +46,12 @@ void run_validate(const ValidateOptions& o) {
   ctx.predictors.source = predictors.source();
   ctx.basis = vo.basis;
   ctx.repeats = vo.repeats;
+  // Nothing to compare is an error, not an empty report that exits 0 (a script would take it for a pass).
   if (result.networks.empty() && result.layers.empty())
-    std::cerr << "dlenergy: warning: " << o.db
-              << " holds no usable whole-network or layer-of-network measurements; measure some with "
-                 "`dlenergy collect --architectures` or import the paper's with `dlenergy import codecarbon`\n";
+    throw ConfigError("database '" + o.db +
+                      "' holds no usable whole-network or layer-of-network measurements, so there is nothing to "
+                      "validate; measure some with `dlenergy collect --architectures` or import the paper's with "
+                      "`dlenergy import codecarbon`");
   if (o.format == "json")
     estimate::write_validation_json(std::cout, result, ctx);
   else

@@ -224,13 +224,21 @@ TEST_F(EstimateCli, ValidateRecordsItsResultAndEstimateReportsIt) {
             std::string::npos)
       << c.out;
 
-  // A database without whole networks has nothing to record: an error naming it, and the file is unchanged.
+  // A database without networks (random layers only) has nothing to validate or record: an error naming it,
+  // no report on standard output, and the predictor file unchanged.
   const std::string before = dle::testing::slurp(file);
   const std::string layers_only = (dir_ / "layers.sqlite").string();
   ASSERT_EQ(run("import codecarbon --db " + layers_only + " " + kStorageFixtures + "/codecarbon_layers.csv").rc, 0);
-  const CommandResult none = run("validate --db " + layers_only + " --predictors " + file + " --record again");
-  EXPECT_EQ(none.rc, 3);
-  EXPECT_NE(none.err.find("nothing to record for 'again'"), std::string::npos) << none.err;
+  for (const std::string extra : {"", " --record again"}) {
+    const CommandResult none = run("validate --db " + layers_only + " --predictors " + file + extra);
+    EXPECT_EQ(none.rc, 3) << extra;
+    EXPECT_NE(none.err.find("database '" + layers_only +
+                            "' holds no usable whole-network or layer-of-network measurements, so there is nothing "
+                            "to validate"),
+              std::string::npos)
+        << none.err;
+    EXPECT_EQ(none.out, "");
+  }
   EXPECT_EQ(dle::testing::slurp(file), before);
 }
 
