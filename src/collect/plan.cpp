@@ -133,8 +133,9 @@ std::int64_t bytes_needed(const PlanItem& item) {
     if (c.overflow) return std::numeric_limits<std::int64_t>::max();
     bytes = static_cast<double>(c.bytes);  // (batch x (input + output) + params) x 4
   }
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
   const double needed = bytes * kMemorySafetyFactor;
-  return needed >= 9.2e18 ? std::numeric_limits<std::int64_t>::max() : static_cast<std::int64_t>(needed);
+  return needed >= static_cast<double>(kMax) ? kMax : static_cast<std::int64_t>(needed);
 }
 
 }  // namespace dle::collect
