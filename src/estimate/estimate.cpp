@@ -1,6 +1,7 @@
 #include "estimate/estimate.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <iterator>
@@ -161,7 +162,10 @@ void Estimator::prepare(const arch::InferredArchitecture& inferred, bool allow_m
     // configuration set to that batch size (no copy), through the predictor's own path.
     for (auto& slot : slots_) {
       slot.config.values[0].second = static_cast<double>(inferred.batch);
-      slot.predicted_j = slot.predictor->predict_j(slot.config);
+      predict::Extrapolation e;
+      slot.predicted_j = slot.predictor->predict_j(slot.config, &e);
+      slot.outside_feature = e.feature;
+      slot.outside_value = e.value;
       slot.config.values[0].second = 1.0;
       slot.predicted_batch = inferred.batch;
     }
@@ -227,6 +231,27 @@ double Estimator::predict_slot(const Slot& slot, std::int64_t batch) const {
   return slot.predictor->predict_j(scratch);
 }
 
+std::string Estimator::extrapolation_at(const Slot& slot, std::int64_t batch) const {
+  predict::Extrapolation e;
+  if (batch == slot.predicted_batch) {
+    e.feature = slot.outside_feature;
+    e.value = slot.outside_value;
+  } else if (slot.affine) {
+    double raw[kMaxColumns];
+    const double b = static_cast<double>(batch);
+    for (std::size_t c = 0; c < slot.columns; ++c) {
+      const double v = slot.offset[c] + slot.slope[c] * b;
+      raw[c] = slot.log1p[c] ? std::log1p(v) : v;
+    }
+    e = slot.predictor->extrapolation(raw);
+  } else {
+    layers::LayerConfig at = slot.config;
+    at.values[0].second = static_cast<double>(batch);
+    slot.predictor->predict_j(at, &e);
+  }
+  return slot.predictor->describe(e);
+}
+
 double Estimator::checked_j(const Slot& slot, std::int64_t batch, double j) const {
   if (std::isfinite(j)) return j;
   layers::LayerConfig at = slot.config;
@@ -280,6 +305,15 @@ EstimateResult Estimator::estimate(std::int64_t batch, const EstimateOptions& op
   slot_j.resize(slots_.size());
   for (std::size_t i = 0; i < slots_.size(); ++i) slot_j[i] = checked_j(slots_[i], batch, predict_slot(slots_[i], batch));
   std::map<std::string, int> negative;  // type -> layers predicted below 0 J
+  std::string extrapolated;  // "11, 13, 15": the layers outside their predictors' training ranges
+  std::size_t n_extrapolated = 0;
+  // Per slot, the note of a layer outside its predictor's training ranges ("" = inside), built once per slot.
+  thread_local std::vector<std::string> outside;
+  outside.resize(slots_.size());
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    outside[i] = extrapolation_at(slots_[i], batch);
+    if (!outside[i].empty()) outside[i] = "extrapolated (" + outside[i] + ")";
+  }
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     if (layers_[i].status != LayerStatus::kPredicted) continue;
     const double j = slot_j[layers_[i].slot];
@@ -290,12 +324,35 @@ EstimateResult Estimator::estimate(std::int64_t batch, const EstimateOptions& op
     } else {
       r.layers[i].energy_j = j;
     }
+    const std::string& why = outside[layers_[i].slot];
+    if (!why.empty()) {
+      r.layers[i].extrapolated = true;
+      if (r.layers[i].note.empty()) {
+        r.layers[i].note = why;
+      } else {
+        r.layers[i].note += "; ";
+        r.layers[i].note += why;
+      }
+      char buf[24];
+      if (n_extrapolated++) extrapolated += ", ";
+      extrapolated.append(buf, std::to_chars(buf, buf + sizeof buf, i).ptr);
+    }
   }
   for (const auto& [type, n] : negative)
     r.warnings.push_back(name_ + ": the " + type + " predictor gives a negative energy for " + std::to_string(n) +
                          (n == 1 ? " layer" : " layers") + " at batch size " + std::to_string(batch) +
                          " (its fitted intercept is below zero and these layers are small); counted as 0 J, so the "
                          "total may be low by their true energy");
+  if (n_extrapolated) {
+    const bool one = n_extrapolated == 1;
+    r.warnings.push_back(name_ + ": " + std::to_string(n_extrapolated) +
+                         (one ? " layer lies outside the ranges its predictor was trained on"
+                              : " layers lie outside the ranges their predictors were trained on") +
+                         " at batch size " + std::to_string(batch) + (one ? " (layer " : " (layers ") +
+                         extrapolated + "): " +
+                         (one ? "its energy is an extrapolation" : "their energies are extrapolations") +
+                         "; the rows' notes say which feature");
+  }
   // The total is the sum of the rows, in row order, so the two agree to the last bit.
   for (const auto& e : r.layers) {
     r.energy_j += e.energy_j;

@@ -7,7 +7,8 @@
 // Every layer ends up in exactly one of three states, so that nothing is silently zero:
 //   * predicted:      the predictor of its type gave the energy (a model that extrapolates below zero for a
 //                     small layer counts as 0 J, with a note on the row and a warning on the result; a
-//                     non-finite prediction is a FitError);
+//                     layer outside the predictor's training ranges is marked extrapolated, with the feature
+//                     in its note; a non-finite prediction is a FitError);
 //   * zero-work:      the layer does no arithmetic at inference (Dropout, Flatten, identity
 //                     AdaptiveAvgPool2d): 0 J by definition, with the reason;
 //   * not-estimated:  no predictor exists for its type and the caller allowed that (allow_missing); the
@@ -35,7 +36,9 @@ struct LayerEstimate {
   double energy_j = 0.0;  // per forward pass; 0 for zero-work and not-estimated layers
   double share = 0.0;     // energy_j / total energy_j (0 when the total is 0)
   LayerStatus status = LayerStatus::kPredicted;
-  std::string note;       // why zero-work or not estimated; empty for predicted layers
+  std::string note;       // why zero-work or not estimated; for predicted layers, what to know (extrapolated)
+  // Predicted from features outside the ranges the predictor was trained on (the note says which).
+  bool extrapolated = false;
 };
 
 struct EstimateOptions {
@@ -72,7 +75,8 @@ struct EstimateResult {
   // Types of the not-estimated layers, sorted (only non-empty with allow_missing): no predictor for the
   // type, or a layer its measurement schema cannot describe. The total leaves those layers out.
   std::vector<std::string> missing_types;
-  // Things the reader must know about the figures (a predictor extrapolating below 0 J, counted as 0 J).
+  // Things the reader must know about the figures (a predictor extrapolating below 0 J, counted as 0 J; layers
+  // outside the ranges their predictors were trained on).
   std::vector<std::string> warnings;
   bool complete() const { return missing_types.empty(); }
 };
@@ -126,7 +130,12 @@ class Estimator {
     // The one-shot estimate's prediction, made while preparing at the one batch size it needs (0 = none).
     std::int64_t predicted_batch = 0;
     double predicted_j = 0.0;
+    // That prediction's first feature outside the predictor's training ranges (-1: none) and its value.
+    int outside_feature = -1;
+    double outside_value = 0.0;
   };
+  // Which of the slot's features at `batch` lie outside its predictor's training ranges, in words ("" if none).
+  std::string extrapolation_at(const Slot& slot, std::int64_t batch) const;
   struct Layer {
     std::string type;
     std::int64_t macs_per_sample = 0;  // MACs are linear in the batch size

@@ -183,6 +183,7 @@ void write_estimate_json(std::ostream& out, const EstimateResult& r, const Predi
                 {"share", has_energy ? json(l.share) : json(nullptr)},
                 {"status", to_string(l.status)}};
     if (!l.note.empty()) row["note"] = l.note;
+    if (l.extrapolated) row["extrapolated"] = true;
     j["layers"].push_back(std::move(row));
   }
   j["total"] = {{"energy_j", r.energy_j},

@@ -1,6 +1,7 @@
 #include "predict/model.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -121,6 +122,9 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
   if (state_.spec.minmax_target && !(state_.target_max > state_.target_min))
     problems.push_back(where + ": min-max target range [" + std::to_string(state_.target_min) + ", " +
                        std::to_string(state_.target_max) + "] is empty");
+  if (!state_.training.feature_ranges.empty() && state_.training.feature_ranges.size() != state_.features.size())
+    problems.push_back(where + ": " + std::to_string(state_.training.feature_ranges.size()) + " training ranges for " +
+                       std::to_string(state_.features.size()) + " features");
   if (!state_.spec.intercept && state_.intercept != 0.0)
     problems.push_back(where + ": the model has no intercept but the intercept is " + std::to_string(state_.intercept));
   if (!problems.empty()) throw ConfigError(problems);
@@ -203,6 +207,7 @@ LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spe
   const auto [lo, hi] = std::minmax_element(energy_j.begin(), energy_j.end());
   s.training.energy_min_j = n ? *lo : 0.0;
   s.training.energy_max_j = n ? *hi : 0.0;
+  s.training.feature_ranges = column_ranges(raw);
   return LayerPredictor(std::move(s));
 }
 
@@ -244,7 +249,56 @@ double LayerPredictor::predict_features_j(const double* raw) const {
   return s;
 }
 
-double LayerPredictor::predict_j(const layers::LayerConfig& config) const {
+std::vector<std::pair<double, double>> column_ranges(const Matrix& raw) {
+  std::vector<std::pair<double, double>> out;
+  if (raw.rows == 0) return out;
+  out.assign(raw.cols, {0.0, 0.0});
+  for (std::size_t c = 0; c < raw.cols; ++c) out[c] = {raw(0, c), raw(0, c)};
+  for (std::size_t r = 1; r < raw.rows; ++r)
+    for (std::size_t c = 0; c < raw.cols; ++c) {
+      out[c].first = std::min(out[c].first, raw(r, c));
+      out[c].second = std::max(out[c].second, raw(r, c));
+    }
+  return out;
+}
+
+Extrapolation LayerPredictor::extrapolation(const double* raw) const {
+  const auto& ranges = state_.training.feature_ranges;
+  for (std::size_t c = 0; c < ranges.size(); ++c)
+    if (raw[c] < ranges[c].first || raw[c] > ranges[c].second) return {static_cast<int>(c), raw[c]};
+  return {};
+}
+
+std::string LayerPredictor::describe(const Extrapolation& e) const {
+  if (!e.outside()) return "";
+  const std::size_t c = static_cast<std::size_t>(e.feature);
+  std::string name = state_.features.at(c);
+  double value = e.value, lo = state_.training.feature_ranges.at(c).first, hi = state_.training.feature_ranges.at(c).second;
+  static const std::string kLog = "log1p(";
+  if (name.compare(0, kLog.size(), kLog) == 0 && name.back() == ')') {  // show the quantity, not its logarithm
+    name = name.substr(kLog.size(), name.size() - kLog.size() - 1);
+    value = std::expm1(value), lo = std::expm1(lo), hi = std::expm1(hi);
+  }
+  // One string, appended in place; numbers as printf's %.4g without printf's cost (an estimate describes every
+  // distinct layer it flags).
+  std::string out;
+  out.reserve(name.size() + 64);
+  auto num = [&out](double v) {
+    char buf[32];
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4).ptr);
+  };
+  out += name;
+  out += ' ';
+  num(value);
+  out += " is outside the ";
+  num(lo);
+  out += '-';
+  num(hi);
+  out += " it was trained on";
+  return out;
+}
+
+double LayerPredictor::predict_j(const layers::LayerConfig& config, Extrapolation* extrapolation_out) const {
   if (config.type != state_.type)
     throw ConfigError("a " + state_.type + " predictor cannot predict a " + config.type + " layer (" +
                       config.to_string() + ")");
@@ -256,6 +310,7 @@ double LayerPredictor::predict_j(const layers::LayerConfig& config) const {
     r = heap.data();
   }
   extractor_.extract(config, r);
+  if (extrapolation_out) *extrapolation_out = extrapolation(r);
   return predict_features_j(r);
 }
 

@@ -59,6 +59,20 @@ struct TrainingInfo {
   double energy_min_j = 0.0;   // range of the per-pass energies in the data
   double energy_max_j = 0.0;
   std::string data_hash;
+  // Per raw feature (LayerPredictor::features(), in order): the smallest and largest value in the data. Empty in
+  // files written before ranges were recorded; then nothing can be said about extrapolation.
+  std::vector<std::pair<double, double>> feature_ranges;
+};
+
+// Per-column minimum and maximum of raw feature rows (empty for no rows).
+std::vector<std::pair<double, double>> column_ranges(const Matrix& raw);
+
+// Where a layer's features leave the training data's ranges: the first raw feature outside (-1: none, or no
+// ranges recorded) and its value.
+struct Extrapolation {
+  int feature = -1;
+  double value = 0.0;
+  bool outside() const { return feature >= 0; }
 };
 
 class LayerPredictor {
@@ -100,8 +114,13 @@ class LayerPredictor {
   std::vector<std::string> expanded_features() const;
   const FeatureExtractor& extractor() const { return extractor_; }
 
-  // Energy of one forward pass, J. ConfigError when the config lacks a parameter the features need.
-  double predict_j(const layers::LayerConfig& config) const;
+  // Energy of one forward pass, J. ConfigError when the config lacks a parameter the features need. With
+  // `extrapolation`, also where the layer's features leave the training ranges (at no extra extraction).
+  double predict_j(const layers::LayerConfig& config, Extrapolation* extrapolation = nullptr) const;
+  // The first raw feature (extractor().extract) outside the training ranges.
+  Extrapolation extrapolation(const double* raw) const;
+  // "input_size 512 is outside the 50000-5000000 it was trained on": log1p(X) features are shown as X.
+  std::string describe(const Extrapolation& e) const;
   // Same from precomputed raw features (extractor().extract); no allocation for up to 16 raw features.
   double predict_features_j(const double* raw) const;
   std::vector<double> predict_j(const Matrix& raw_features) const;

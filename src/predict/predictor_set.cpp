@@ -56,6 +56,11 @@ ordered predictor_json(const LayerPredictor& p) {
                    {"energy_min_j", s.training.energy_min_j},
                    {"energy_max_j", s.training.energy_max_j},
                    {"data_hash", s.training.data_hash}};
+  if (!s.training.feature_ranges.empty()) {
+    ordered ranges = ordered::array();
+    for (const auto& [lo, hi] : s.training.feature_ranges) ranges.push_back(ordered::array({lo, hi}));
+    j["training"]["feature_ranges"] = ranges;  // [min, max] per entry of "features"
+  }
   return j;
 }
 
@@ -180,6 +185,16 @@ class Reader {
       s.training.energy_min_j = number(t, "energy_min_j", tw);
       s.training.energy_max_j = number(t, "energy_max_j", tw);
       s.training.data_hash = text(t, "data_hash", tw);
+      if (t.contains("feature_ranges")) {
+        const json& r = at(t, "feature_ranges", tw);
+        if (!r.is_array()) fail(tw + ".feature_ranges", "must be an array of [min, max] pairs");
+        for (const auto& pair : r) {
+          if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number() || !pair[1].is_number() ||
+              !(pair[0].get<double>() <= pair[1].get<double>()))
+            fail(tw + ".feature_ranges", "must hold [min, max] pairs of numbers with min <= max");
+          s.training.feature_ranges.emplace_back(pair[0].get<double>(), pair[1].get<double>());
+        }
+      }
     }
     try {
       return LayerPredictor(std::move(s));

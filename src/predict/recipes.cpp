@@ -200,6 +200,7 @@ LayerPredictor fit_with_protocol(const TrainingSet& set, const ModelSpec& spec, 
   const auto [lo, hi] = std::minmax_element(set.energy_j.begin(), set.energy_j.end());
   st.training.energy_min_j = *lo;
   st.training.energy_max_j = *hi;
+  st.training.feature_ranges = column_ranges(raw);  // every row of the data, as the energy range
   st.training.data_hash = training_data_hash(set);
   return model;
 }

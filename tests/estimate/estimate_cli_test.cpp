@@ -129,6 +129,22 @@ TEST_F(EstimateCli, EstimateUsesTheShippedDefaultPredictors) {
   EXPECT_EQ(j["predictors"]["estimated"], false);
   EXPECT_GT(j["total"]["energy_j"].get<double>(), 0.0);
   EXPECT_EQ(j["total"]["complete"], true);
+
+  // The paper's random activations have 50,000-5,000,000 elements per sample: the example MLP's sigmoid on 512
+  // lies outside, and says so in its row, in JSON and in a warning.
+  const CommandResult m = run("estimate --model " + std::string(DLE_SOURCE_DIR) + "/examples/mlp.json --batch-size 8 " +
+                              "--format json");
+  ASSERT_EQ(m.rc, 0) << m.err;
+  const auto mj = nlohmann::json::parse(m.out);
+  EXPECT_EQ(mj["layers"][1]["type"], "sigmoid");
+  EXPECT_EQ(mj["layers"][1]["extrapolated"], true);
+  EXPECT_EQ(mj["layers"][1]["note"].get<std::string>().rfind("extrapolated (input_size 512 is outside the ", 0), 0u)
+      << mj["layers"][1]["note"];
+  EXPECT_FALSE(mj["layers"][0].contains("extrapolated"));  // 784 x 512 at batch 8 lies inside linear's ranges
+  ASSERT_EQ(mj["warnings"].size(), 1u);
+  EXPECT_NE(mj["warnings"][0].get<std::string>().find("3 layers lie outside the ranges their predictors were trained on"),
+            std::string::npos)
+      << mj["warnings"][0];
 }
 
 // The shipped file is what scripts/make-default-predictors.sh makes of the paper's random configurations with
@@ -159,6 +175,7 @@ TEST_F(EstimateCli, ShippedDefaultsAreWhatTheScriptRegenerates) {
       EXPECT_NEAR(b[i].get<double>(), a[i].get<double>(), 1e-6 * std::max(1.0, std::abs(a[i].get<double>()))) << i;
     EXPECT_NEAR(q["intercept"].get<double>(), p["intercept"].get<double>(),
                 1e-6 * std::max(1.0, std::abs(p["intercept"].get<double>())));
+    EXPECT_EQ(q["training"]["feature_ranges"], p["training"]["feature_ranges"]);  // what the data spans
   }
 }
 

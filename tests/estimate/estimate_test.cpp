@@ -360,6 +360,37 @@ TEST(Estimator, APredictorBelowZeroCountsAsZeroWithANoteAndAWarning) {
   for (const auto& l : r.layers) EXPECT_GE(l.energy_j, 0.0);
 }
 
+TEST(Estimator, LayersOutsideTheTrainingRangesAreMarkedExtrapolated) {
+  auto predictors = testing::mac_predictors();
+  // relu trained on 100,000-1,000,000 elements per pass: AlexNet at batch 1 has 193,600, 139,968 (inside),
+  // 64,896, 43,264, 43,264 and 4,096 twice (outside).
+  predict::LayerPredictor::State s = predict::LayerPredictor::linear("relu", {"macs"}, {testing::kJPerElement}, 0.0).state();
+  s.training.feature_ranges = {{1e5, 1e6}};
+  predictors.put("relu", std::make_shared<const predict::LayerPredictor>(predict::LayerPredictor(s)));
+  for (const auto columns : {true, false}) {  // a prepared Estimator, and the one-shot estimate()
+    const auto r = columns ? Estimator(arch::zoo("alexnet"), predictors).estimate(1)
+                           : estimate(arch::infer(arch::zoo("alexnet"), 1), predictors);
+    EXPECT_FALSE(r.layers[1].extrapolated);
+    EXPECT_EQ(r.layers[1].note, "");
+    EXPECT_TRUE(r.layers[17].extrapolated);
+    EXPECT_EQ(r.layers[17].note, "extrapolated (macs 4096 is outside the 1e+05-1e+06 it was trained on)");
+    EXPECT_EQ(r.layers[17].energy_j, 4096 * testing::kJPerElement);  // still predicted, and counted
+    EXPECT_FALSE(r.layers[0].extrapolated);  // conv2d's predictor records no ranges
+    int marked = 0;
+    for (const auto& l : r.layers) marked += l.extrapolated;
+    EXPECT_EQ(marked, 5);
+    ASSERT_EQ(r.warnings.size(), 1u);
+    EXPECT_EQ(r.warnings[0],
+              "alexnet: 5 layers lie outside the ranges their predictors were trained on at batch size 1 (layers "
+              "7, 9, 11, 17, 20): their energies are extrapolations; the rows' notes say which feature");
+  }
+  // At batch 4 every relu of AlexNet but the classifier's (16,384 elements) lies inside.
+  const auto r4 = Estimator(arch::zoo("alexnet"), predictors).estimate(4);
+  EXPECT_FALSE(r4.layers[11].extrapolated);
+  EXPECT_TRUE(r4.layers[20].extrapolated);
+  EXPECT_EQ(r4.layers[20].note, "extrapolated (macs 1.638e+04 is outside the 1e+05-1e+06 it was trained on)");
+}
+
 TEST(Estimator, ANonFinitePredictionIsAFitError) {
   predict::LayerPredictor::State s;
   s.type = "conv2d";

@@ -49,6 +49,42 @@ TEST(Model, AbsoluteRecoversALinearModel) {
   expect_coefficients(LayerPredictor::fit("relu", spec("base", Criterion::kAbsolute), x, y), {2, 0.7}, 3);
 }
 
+TEST(Model, FitRecordsTheTrainingRangesAndNamesWhatLiesOutside) {
+  const Matrix x = grid();  // batch_size 1-6, input_size 1-5
+  const auto y = target(x, [](double a, double b) { return 3 + 2 * a + 0.7 * b; });
+  const LayerPredictor m = LayerPredictor::fit("relu", spec("base", Criterion::kAbsolute), x, y);
+  ASSERT_EQ(m.state().training.feature_ranges.size(), 2u);
+  EXPECT_EQ(m.state().training.feature_ranges[0], (std::pair<double, double>{1.0, 6.0}));
+  EXPECT_EQ(m.state().training.feature_ranges[1], (std::pair<double, double>{1.0, 5.0}));
+
+  const double inside[] = {6.0, 1.0}, above[] = {3.0, 7.5}, below[] = {0.5, 9.0};
+  EXPECT_FALSE(m.extrapolation(inside).outside());  // the bounds themselves were seen
+  const Extrapolation e = m.extrapolation(above);
+  EXPECT_EQ(e.feature, 1);
+  EXPECT_EQ(e.value, 7.5);
+  EXPECT_EQ(m.describe(e), "input_size 7.5 is outside the 1-5 it was trained on");
+  EXPECT_EQ(m.extrapolation(below).feature, 0);  // the first feature outside
+  EXPECT_EQ(m.describe(Extrapolation{}), "");
+  EXPECT_EQ(m.predict_j(layers::LayerConfig{"relu", {{"batch_size", 2}, {"input_size", 9}}}), 3 + 4 + 0.7 * 9);
+  Extrapolation at;
+  m.predict_j(layers::LayerConfig{"relu", {{"batch_size", 2}, {"input_size", 9}}}, &at);
+  EXPECT_EQ(at.feature, 1);
+
+  // A log1p feature is described as its quantity: log1p(input_size) = log(1 + 511) -> input_size 511.
+  LayerPredictor::State s = m.state();
+  s.features = {"log1p(batch_size)", "log1p(input_size)"};
+  s.training.feature_ranges = {{std::log1p(1.0), std::log1p(512.0)}, {std::log1p(50000.0), std::log1p(5e6)}};
+  const LayerPredictor logs(s);
+  const double small[] = {std::log1p(8.0), std::log1p(511.0)};
+  EXPECT_EQ(logs.describe(logs.extrapolation(small)), "input_size 511 is outside the 5e+04-5e+06 it was trained on");
+
+  // A predictor without recorded ranges (an older file) says nothing.
+  s.training.feature_ranges.clear();
+  EXPECT_FALSE(LayerPredictor(s).extrapolation(small).outside());
+  s.training.feature_ranges = {{0.0, 1.0}};
+  EXPECT_THROW(LayerPredictor{s}, ConfigError);  // one range for two features
+}
+
 TEST(Model, EveryCriterionRecoversAnInteractionModel) {
   // y = 3 + 2a + 0.5ab: columns a, b, ab (scikit-learn order); the relative criterion and ordinary least
   // squares agree on data without noise.

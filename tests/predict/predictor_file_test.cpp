@@ -93,6 +93,10 @@ TEST(PredictorFile, RoundTripIsExact) {
   EXPECT_EQ(b.metrics.at("test").mape_pct, a.metrics.at("test").mape_pct);
   EXPECT_TRUE(std::isnan(b.metrics.at("cv").r2));
   EXPECT_EQ(b.training.data_hash, "0123456789abcdef");
+  ASSERT_EQ(b.training.feature_ranges.size(), a.features.size());
+  EXPECT_EQ(b.training.feature_ranges, a.training.feature_ranges);  // bit for bit
+  EXPECT_TRUE(set.get("conv2d")->state().training.feature_ranges.empty());  // none recorded: none written
+  EXPECT_TRUE(back.get("conv2d")->state().training.feature_ranges.empty());
   for (const auto& c : {maxpool(3, 20, 3, 4, 2, 1), maxpool(64, 112, 2, 64, 2, 0)})
     EXPECT_EQ(set.predict_j(c), back.predict_j(c));
   EXPECT_EQ(back.model_summary("conv2d"), "linear on [macs], absolute error, intercept");
@@ -144,6 +148,12 @@ TEST(PredictorFile, CorruptedOrWrongVersionIsRejectedWithTheReason) {
   j["predictors"]["conv2d"]["features"][0] = "flops";
   expect_fit_error(j.dump(), "unknown feature 'flops'");
   expect_fit_error("[1, 2]", "is not a JSON object");
+  j = nlohmann::json::parse(good);
+  j["predictors"]["maxpool2d"]["training"]["feature_ranges"][0] = {2.0, 1.0};
+  expect_fit_error(j.dump(), "training.feature_ranges must hold [min, max] pairs of numbers with min <= max");
+  j = nlohmann::json::parse(good);
+  j["predictors"]["maxpool2d"]["training"]["feature_ranges"].erase(0);
+  expect_fit_error(j.dump(), "training ranges for");
 }
 
 ValidationRecord validation_record(const std::string& description) {
