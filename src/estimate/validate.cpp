@@ -233,7 +233,7 @@ ValidationResult validate(const std::vector<storage::MeasurementRecord>& measure
   }
 
   // Layers measured alone.
-  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> per_type;
+  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> per_type, inside, extrapolated;
   struct LayerSum {
     double energy_j = 0.0;
     std::set<std::int64_t> indices;  // zoo layer indices measured alone
@@ -273,6 +273,7 @@ ValidationResult validate(const std::vector<storage::MeasurementRecord>& measure
     c.predicted_j = le.energy_j;
     c.error_pct = error_pct(c.predicted_j, c.measured_j);
     c.status = to_string(le.status);
+    c.extrapolated = le.extrapolated;
     r.layers.push_back(c);
     if (le.status == LayerStatus::kZeroWork) {
       ZeroWorkType& z = r.zero_work_types[c.type];
@@ -282,13 +283,17 @@ ValidationResult validate(const std::vector<storage::MeasurementRecord>& measure
       if (network_j > 0) z.max_share_pct = std::max(z.max_share_pct, 100.0 * c.measured_j / network_j);
       continue;
     }
-    per_type[c.type].first.push_back(c.measured_j);
-    per_type[c.type].second.push_back(c.predicted_j);
+    for (auto* m : {&per_type, c.extrapolated ? &extrapolated : &inside}) {
+      (*m)[c.type].first.push_back(c.measured_j);
+      (*m)[c.type].second.push_back(c.predicted_j);
+    }
   }
   std::sort(r.layers.begin(), r.layers.end(), [](const LayerComparison& a, const LayerComparison& b) {
     return std::tie(a.architecture, a.batch, a.layer_index) < std::tie(b.architecture, b.batch, b.layer_index);
   });
   for (const auto& [type, mp] : per_type) r.layer_types[type] = compute_metrics(mp.first, mp.second);
+  for (const auto& [type, mp] : inside) r.layer_types_inside[type] = compute_metrics(mp.first, mp.second);
+  for (const auto& [type, mp] : extrapolated) r.layer_types_extrapolated[type] = compute_metrics(mp.first, mp.second);
 
   // Additivity: sum of the layers measured alone vs the whole network, where both exist.
   for (const auto& [key, s] : sums) {

@@ -56,6 +56,7 @@ struct LayerComparison {
   double predicted_j = 0.0;
   double error_pct = 0.0;
   std::string status;  // "predicted" or "zero-work"
+  bool extrapolated = false;  // outside the ranges its predictor was trained on (estimate.hpp)
 };
 
 // Layers that are 0 J by definition (Dropout, Flatten, identity pooling) but were measured alone: what running
@@ -102,6 +103,10 @@ struct ValidationResult {
   Metrics summary;                                    // over all networks
   std::vector<LayerComparison> layers;                // sorted by architecture, batch, layer index
   std::map<std::string, Metrics> layer_types;         // per predicted layer type, over layers measured alone
+  // The same split by the estimate's label: layers inside their predictor's training ranges, and layers outside
+  // (extrapolated). A type appears in a map only when it has such layers.
+  std::map<std::string, Metrics> layer_types_inside;
+  std::map<std::string, Metrics> layer_types_extrapolated;
   std::map<std::string, ZeroWorkType> zero_work_types;  // layer types that are 0 J by definition
   std::vector<AdditivityRow> additivity;              // sorted by architecture, batch
   std::vector<std::string> skipped;  // groups not compared, each with the reason (unknown architecture, ...)

@@ -104,6 +104,17 @@ void write_validation_table(std::ostream& out, const ValidationResult& r, const 
     out << "  no layer-of-network measurements (kind network_layer) in the database\n";
   else
     write_metrics_table(out, "type", r.layer_types);
+  if (!r.layer_types_extrapolated.empty()) {
+    // The types with extrapolated layers, split by the estimate's label.
+    out << "\nthe same, inside vs outside the ranges the predictors were trained on (types with layers outside)\n";
+    std::vector<std::pair<std::string, Metrics>> split;
+    for (const auto& [type, m] : r.layer_types_extrapolated) {
+      const auto in = r.layer_types_inside.find(type);
+      if (in != r.layer_types_inside.end()) split.emplace_back(type + " inside", in->second);
+      split.emplace_back(type + " extrapolated", m);
+    }
+    write_metrics_table(out, "type", split);
+  }
   if (!r.zero_work_types.empty()) {
     out << "0 J by definition (not predicted), measured alone:";
     std::string sep = " ";
@@ -156,6 +167,10 @@ void write_validation_json(std::ostream& out, const ValidationResult& r, const V
   }
   j["layer_types"] = json::object();
   for (const auto& [type, m] : r.layer_types) j["layer_types"][type] = metrics_json(m);
+  j["layer_types_inside"] = json::object();
+  for (const auto& [type, m] : r.layer_types_inside) j["layer_types_inside"][type] = metrics_json(m);
+  j["layer_types_extrapolated"] = json::object();
+  for (const auto& [type, m] : r.layer_types_extrapolated) j["layer_types_extrapolated"][type] = metrics_json(m);
   j["zero_work_types"] = json::object();
   for (const auto& [type, z] : r.zero_work_types)
     j["zero_work_types"][type] = {{"n", z.n}, {"mean_measured_j", z.mean_measured_j}, {"max_share_pct", z.max_share_pct}};
@@ -169,7 +184,8 @@ void write_validation_json(std::ostream& out, const ValidationResult& r, const V
                            {"measured_j", l.measured_j},
                            {"predicted_j", l.predicted_j},
                            {"error_pct", l.error_pct},
-                           {"status", l.status}});
+                           {"status", l.status},
+                           {"extrapolated", l.extrapolated}});
   j["additivity"] = json::array();
   for (const auto& a : r.additivity)
     j["additivity"].push_back({{"architecture", a.architecture},

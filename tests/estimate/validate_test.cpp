@@ -210,6 +210,37 @@ TEST_F(ValidateHandMadeDb, LayerTypesAndAdditivityHaveKnownAnswers) {
   EXPECT_NEAR(a.predicted_j, fixture::kAlexnetJ, 1e-12);
 }
 
+TEST_F(ValidateHandMadeDb, LayerTypesSplitByTheExtrapolatedLabel) {
+  // conv2d trained on 1e7-1e8 MACs: AlexNet's conv 0 (70,276,800 MACs, +25 %) lies inside, conv 3 (223,948,800,
+  // 0 %) outside. relu records no ranges: its layer counts as inside.
+  auto predictors = testing::mac_predictors();
+  predict::LayerPredictor::State s = predict::LayerPredictor::linear("conv2d", {"macs"}, {testing::kJPerMac}, 0.0).state();
+  s.training.feature_ranges = {{1e7, 1e8}};
+  predictors.put("conv2d", std::make_shared<const predict::LayerPredictor>(predict::LayerPredictor(s)));
+  const auto r = validate(measurements(), predictors);
+  EXPECT_EQ(r.layer_types.at("conv2d").n, 2u);  // the whole type is unchanged
+  ASSERT_EQ(r.layer_types_inside.count("conv2d"), 1u);
+  ASSERT_EQ(r.layer_types_extrapolated.count("conv2d"), 1u);
+  EXPECT_EQ(r.layer_types_inside.at("conv2d").n, 1u);
+  EXPECT_NEAR(r.layer_types_inside.at("conv2d").mean_signed_error_pct, 25.0, 1e-9);
+  EXPECT_EQ(r.layer_types_extrapolated.at("conv2d").n, 1u);
+  EXPECT_NEAR(r.layer_types_extrapolated.at("conv2d").mape_pct, 0.0, 1e-9);
+  EXPECT_EQ(r.layer_types_extrapolated.count("relu"), 0u);
+  EXPECT_NEAR(r.layer_types_inside.at("relu").mean_signed_error_pct, -50.0, 1e-9);
+  for (const auto& l : r.layers) EXPECT_EQ(l.extrapolated, l.type == "conv2d" && l.layer_index == 3) << l.layer_index;
+
+  std::ostringstream table;
+  ValidationContext c;
+  write_validation_table(table, r, c);
+  EXPECT_NE(table.str().find("conv2d extrapolated"), std::string::npos) << table.str();
+  // Without ranges nothing is split, and the table has no such section.
+  const auto plain = validate(measurements(), testing::mac_predictors());
+  EXPECT_TRUE(plain.layer_types_extrapolated.empty());
+  std::ostringstream t2;
+  write_validation_table(t2, plain, c);
+  EXPECT_EQ(t2.str().find("extrapolated"), std::string::npos);
+}
+
 // `collect --architectures` also measures the zoo's Flatten (torchvision has none): then it is expected too.
 TEST_F(ValidateHandMadeDb, AdditivityExpectsFlattenWhenTheSourceMeasuredIt) {
   auto ms = measurements();
