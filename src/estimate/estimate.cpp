@@ -105,12 +105,27 @@ void Estimator::prepare(const arch::InferredArchitecture& inferred, bool allow_m
       while (slot < slots_.size() && !same_config(slots_[slot].config, config)) ++slot;
       // The measurement schema is what the predictor sees; a layer it cannot describe exactly (grouped
       // convolution, non-square image) would be predicted as a different layer, so it is refused.
-      const layers::Counts as_config = slot < slots_.size() ? slots_[slot].counts : layers::config_counts(config);
+      // The one-shot estimate counts a new configuration at the batch size it predicts, and predicts it with
+      // those counts (counting is a third of preparing); otherwise it is counted at batch 1.
+      const bool one_shot = columns == Columns::kSkip && inferred.batch >= 1 && slot == slots_.size();
+      const std::int64_t count_batch = one_shot ? inferred.batch : 1;
+      layers::Counts counts;
+      std::int64_t config_macs, config_ops;  // per sample
+      if (slot < slots_.size()) {
+        config_macs = slots_[slot].macs_per_sample;
+        config_ops = slots_[slot].ops_per_sample;
+      } else {
+        config.values[0].second = static_cast<double>(count_batch);
+        counts = layers::config_counts(config);
+        config.values[0].second = 1.0;
+        config_macs = counts.macs / count_batch;
+        config_ops = counts.ops / count_batch;
+      }
       const std::int64_t ops_per_sample = inferred.batch > 0 ? l.counts.ops / inferred.batch : l.counts.ops;
-      if (as_config.macs != layer.macs_per_sample || as_config.ops != ops_per_sample) {
+      if (config_macs != layer.macs_per_sample || config_ops != ops_per_sample) {
         layer.status = LayerStatus::kNotEstimated;
         layer.note = "not estimated: the " + layer.type + " measurement schema cannot describe this layer (" +
-                     config.to_string() + " does " + std::to_string(as_config.ops) + " ops per sample, the layer " +
+                     config.to_string() + " does " + std::to_string(config_ops) + " ops per sample, the layer " +
                      std::to_string(ops_per_sample) + "; grouped convolution or non-square input)";
         unrepresentable.push_back(name_ + ": layer " + std::to_string(l.index) + " (" + layer.type + ") " +
                                   layer.note.substr(std::string("not estimated: ").size()));
@@ -122,9 +137,11 @@ void Estimator::prepare(const arch::InferredArchitecture& inferred, bool allow_m
       if (slot == slots_.size()) {
         Slot fresh;
         fresh.config = std::move(config);
-        fresh.counts = as_config;
+        fresh.macs_per_sample = config_macs;
+        fresh.ops_per_sample = config_ops;
         fresh.predictor = predictor_of[kind];
         if (columns == Columns::kDerive) prepare_columns(fresh);  // else affine stays false: the predictor's own path
+        if (one_shot) predict_once(fresh, inferred.batch, counts);
         slots_.push_back(std::move(fresh));
       }
       slots_[slot].uses += 1;
@@ -157,19 +174,26 @@ void Estimator::prepare(const arch::InferredArchitecture& inferred, bool allow_m
                        "layers and mark these 'not estimated'");
     throw ConfigError(problems);
   }
-  if (columns == Columns::kSkip && inferred.batch >= 1) {
-    // The one-shot estimate needs each distinct layer at one batch size: predict it now, on the slot's own
-    // configuration set to that batch size (no copy), through the predictor's own path.
-    for (auto& slot : slots_) {
-      slot.config.values[0].second = static_cast<double>(inferred.batch);
-      predict::Extrapolation e;
-      slot.predicted_j = slot.predictor->predict_j(slot.config, &e);
-      slot.outside_feature = e.feature;
-      slot.outside_value = e.value;
-      slot.config.values[0].second = 1.0;
-      slot.predicted_batch = inferred.batch;
-    }
+}
+
+void Estimator::predict_once(Slot& slot, std::int64_t batch, const layers::Counts& counts) const {
+  // The one-shot estimate needs each distinct layer at one batch size: predict it now, on the slot's own
+  // configuration set to that batch size (no copy), with the counts just made for it.
+  slot.config.values[0].second = static_cast<double>(batch);
+  predict::Extrapolation e;
+  const predict::FeatureExtractor& fx = slot.predictor->extractor();
+  if (fx.columns().size() <= kMaxColumns) {
+    double raw[kMaxColumns];
+    fx.extract(slot.config, counts, raw);
+    e = slot.predictor->extrapolation(raw);
+    slot.predicted_j = slot.predictor->predict_features_j(raw);
+  } else {
+    slot.predicted_j = slot.predictor->predict_j(slot.config, &e);
   }
+  slot.config.values[0].second = 1.0;
+  slot.outside_feature = e.feature;
+  slot.outside_value = e.value;
+  slot.predicted_batch = batch;
 }
 
 void Estimator::prepare_columns(Slot& slot) const {

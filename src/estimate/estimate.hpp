@@ -120,7 +120,8 @@ class Estimator {
   struct Slot {
     layers::LayerConfig config;  // at batch 1; batch_size is values[0]
     int uses = 0;                // predicted layers with this configuration
-    layers::Counts counts;       // of the configuration at batch 1
+    std::int64_t macs_per_sample = 0;  // of the configuration (the schema's view of the layer)
+    std::int64_t ops_per_sample = 0;
     std::shared_ptr<const predict::LayerPredictor> predictor;  // kept even if the set replaces it
     bool affine = false;         // the fast path applies
     std::size_t columns = 0;
@@ -134,6 +135,9 @@ class Estimator {
     int outside_feature = -1;
     double outside_value = 0.0;
   };
+  // The one-shot estimate's prediction of a new slot at `batch`, from `counts` (config_counts of its configuration
+  // at that batch size): fills predicted_j, predicted_batch and the extrapolation.
+  void predict_once(Slot& slot, std::int64_t batch, const layers::Counts& counts) const;
   // Which of the slot's features at `batch` lie outside its predictor's training ranges, in words ("" if none).
   std::string extrapolation_at(const Slot& slot, std::int64_t batch) const;
   struct Layer {

@@ -262,6 +262,10 @@ FeatureExtractor::FeatureExtractor(std::string type, std::vector<std::string> co
 void FeatureExtractor::extract(const layers::LayerConfig& config, double* out) const {
   Counts counts;
   if (needs_counts_) counts = layers::config_counts(config);
+  extract(config, counts, out);
+}
+
+void FeatureExtractor::extract(const layers::LayerConfig& config, const Counts& counts, double* out) const {
   for (std::size_t i = 0; i < sources_.size(); ++i) {
     const Source& s = sources_[i];
     const double v = s.derived ? s.derived->value(type_, config, counts) : config.get(s.param);

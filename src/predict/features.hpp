@@ -81,6 +81,9 @@ class FeatureExtractor {
   const std::vector<std::string>& columns() const { return columns_; }
   // Writes columns().size() values. ConfigError when the config lacks a parameter or is not a valid layer.
   void extract(const layers::LayerConfig& config, double* out) const;
+  // The same with the configuration's counts already made (layers::config_counts(config)), so that a caller that
+  // needs them too counts once.
+  void extract(const layers::LayerConfig& config, const layers::Counts& counts, double* out) const;
   Matrix extract(const std::vector<layers::LayerConfig>& configs) const;
 
  private:

@@ -100,6 +100,14 @@ Metrics compute_metrics(const std::vector<double>& measured_j, const std::vector
   return m;
 }
 
+namespace {
+// printf's %.4g without printf's cost (an estimate describes every distinct layer it flags), appended to `out`.
+void append_number(std::string& out, double v) {
+  char buf[32];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4).ptr);
+}
+}  // namespace
+
 LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
   state_.spec.validate();
   extractor_ = FeatureExtractor(state_.type, state_.features);
@@ -128,6 +136,22 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
   if (!state_.spec.intercept && state_.intercept != 0.0)
     problems.push_back(where + ": the model has no intercept but the intercept is " + std::to_string(state_.intercept));
   if (!problems.empty()) throw ConfigError(problems);
+  static const std::string kLog = "log1p(";
+  for (std::size_t c = 0; c < state_.training.feature_ranges.size(); ++c) {
+    Shown f;
+    f.name = state_.features[c];
+    if (f.name.compare(0, kLog.size(), kLog) == 0 && f.name.back() == ')') {  // the quantity, not its logarithm
+      f.name = f.name.substr(kLog.size(), f.name.size() - kLog.size() - 1);
+      f.expm1 = true;
+    }
+    const auto [lo, hi] = state_.training.feature_ranges[c];
+    f.trained = " is outside the ";
+    append_number(f.trained, f.expm1 ? std::expm1(lo) : lo);
+    f.trained += '-';
+    append_number(f.trained, f.expm1 ? std::expm1(hi) : hi);
+    f.trained += " it was trained on";
+    shown_.push_back(std::move(f));
+  }
 }
 
 LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spec, const Matrix& raw,
@@ -271,30 +295,13 @@ Extrapolation LayerPredictor::extrapolation(const double* raw) const {
 
 std::string LayerPredictor::describe(const Extrapolation& e) const {
   if (!e.outside()) return "";
-  const std::size_t c = static_cast<std::size_t>(e.feature);
-  std::string name = state_.features.at(c);
-  double value = e.value, lo = state_.training.feature_ranges.at(c).first, hi = state_.training.feature_ranges.at(c).second;
-  static const std::string kLog = "log1p(";
-  if (name.compare(0, kLog.size(), kLog) == 0 && name.back() == ')') {  // show the quantity, not its logarithm
-    name = name.substr(kLog.size(), name.size() - kLog.size() - 1);
-    value = std::expm1(value), lo = std::expm1(lo), hi = std::expm1(hi);
-  }
-  // One string, appended in place; numbers as printf's %.4g without printf's cost (an estimate describes every
-  // distinct layer it flags).
+  const Shown& f = shown_.at(static_cast<std::size_t>(e.feature));
   std::string out;
-  out.reserve(name.size() + 64);
-  auto num = [&out](double v) {
-    char buf[32];
-    out.append(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4).ptr);
-  };
-  out += name;
+  out.reserve(f.name.size() + f.trained.size() + 16);
+  out += f.name;
   out += ' ';
-  num(value);
-  out += " is outside the ";
-  num(lo);
-  out += '-';
-  num(hi);
-  out += " it was trained on";
+  append_number(out, f.expm1 ? std::expm1(e.value) : e.value);
+  out += f.trained;
   return out;
 }
 

@@ -107,7 +107,9 @@ class LayerPredictor {
                                std::vector<double> coefficients_j, double intercept_j);
 
   const State& state() const { return state_; }
-  State& mutable_state() { return state_; }  // metrics and training info are filled in after the fit
+  // Metrics and training info are filled in after the fit. describe() keeps the feature ranges the predictor was
+  // built with: after changing training.feature_ranges, build a new LayerPredictor from the state.
+  State& mutable_state() { return state_; }
   const std::string& type() const { return state_.type; }
   const ModelSpec& spec() const { return state_.spec; }
   const std::vector<std::string>& features() const { return state_.features; }
@@ -130,6 +132,14 @@ class LayerPredictor {
  private:
   State state_;
   FeatureExtractor extractor_;
+  // Per raw feature, for describe(): the quantity's name ("input_size" for log1p(input_size)), whether its
+  // values are shown through expm1, and "the <lo>-<hi> it was trained on" (made once, at construction).
+  struct Shown {
+    std::string name;
+    bool expm1 = false;
+    std::string trained;
+  };
+  std::vector<Shown> shown_;
 };
 
 }  // namespace dle::predict

@@ -202,7 +202,7 @@ LayerPredictor fit_with_protocol(const TrainingSet& set, const ModelSpec& spec, 
   st.training.energy_max_j = *hi;
   st.training.feature_ranges = column_ranges(raw);  // every row of the data, as the energy range
   st.training.data_hash = training_data_hash(set);
-  return model;
+  return LayerPredictor(std::move(st));  // built again: describe() shows the ranges it was built with
 }
 
 FitOutcome fit_recipe(const Recipe& recipe, const std::map<std::string, TrainingSet>& sets, PredictorSource source) {

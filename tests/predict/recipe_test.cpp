@@ -60,6 +60,12 @@ TEST(RecipeAlternatives, FitKeepsTheLowestCrossValidatedMapeAndSaysSo) {
   ASSERT_EQ(p->state().coefficients.size(), 1u);
   EXPECT_NEAR(p->state().coefficients[0], 2e-9, 1e-15);
   EXPECT_NEAR(p->state().metrics.at("cv").mape_pct, 0.0, 1e-6);
+  // The feature range covers every row (1,000 to 80,000 elements), not only the rows the model was fitted on,
+  // and describe() says so.
+  ASSERT_EQ(p->state().training.feature_ranges.size(), 1u);
+  EXPECT_EQ(p->state().training.feature_ranges[0], (std::pair<double, double>{1000.0, 80000.0}));
+  const double small[] = {500.0};
+  EXPECT_EQ(p->describe(p->extrapolation(small)), "macs 500 is outside the 1000-8e+04 it was trained on");
   ASSERT_EQ(out.notes.size(), 1u);
   EXPECT_NE(out.notes[0].find("relu: linear on [macs]"), std::string::npos) << out.notes[0];
   EXPECT_NE(out.notes[0].find("rather than linear on [batch_size]"), std::string::npos) << out.notes[0];
