@@ -61,7 +61,16 @@ std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t n) {
   return x % n;
 }
 
+// Per range, the optional value it samples (layers::optional_params), or nullptr for a schema parameter; looked
+// up once per sample rather than once per draw.
+std::vector<const layers::OptionalParam*> optional_of(const std::string& type, const std::vector<ParamRange>& ranges) {
+  std::vector<const layers::OptionalParam*> out;
+  for (const auto& r : ranges) out.push_back(layers::find_optional_param(type, r.name));
+  return out;
+}
+
 layers::LayerConfig make_config(const std::string& type, const std::vector<ParamRange>& ranges,
+                                const std::vector<const layers::OptionalParam*>& optional,
                                 const std::vector<std::uint64_t>& index) {
   layers::LayerConfig cfg;
   cfg.type = type;
@@ -69,8 +78,7 @@ layers::LayerConfig make_config(const std::string& type, const std::vector<Param
     const std::int64_t v = ranges[i].at(index[i]);
     // An optional value at its default is left out: the configuration keeps the text it had before the value
     // existed (relu without inplace=0).
-    const layers::OptionalParam* optional = layers::find_optional_param(type, ranges[i].name);
-    if (optional && v == optional->default_value) continue;
+    if (optional[i] && v == optional[i]->default_value) continue;
     cfg.set(ranges[i].name, static_cast<double>(v));
   }
   return cfg;
@@ -229,6 +237,11 @@ Sample sample_random(const Collector& c, const std::vector<ParamRange>& ranges, 
   // narrow or the rules too strict for the count asked.
   const std::uint64_t max_draws = 1000 * count + 100000;
   std::vector<std::uint64_t> index(ranges.size());
+  const auto optional = optional_of(c.name, ranges);
+  // Nothing is drawn for an optional value fixed at its default, so that a type's stream of configurations
+  // is the one it was before the value existed.
+  std::vector<bool> fixed(ranges.size());
+  for (std::size_t i = 0; i < ranges.size(); ++i) fixed[i] = fixed_at_default(c.name, ranges[i]);
   while (s.configs.size() < count) {
     if (s.draws >= max_draws) {
       throw ConfigError(c.name + ": found only " + std::to_string(s.configs.size()) + " distinct valid configurations of " +
@@ -237,11 +250,8 @@ Sample sample_random(const Collector& c, const std::vector<ParamRange>& ranges, 
                         most_common(s.rejected));
     }
     ++s.draws;
-    // Nothing is drawn for an optional value fixed at its default, so that a type's stream of configurations
-    // is the one it was before the value existed.
-    for (std::size_t i = 0; i < ranges.size(); ++i)
-      index[i] = fixed_at_default(c.name, ranges[i]) ? 0 : uniform_below(rng, ranges[i].size());
-    layers::LayerConfig cfg = make_config(c.name, ranges, index);
+    for (std::size_t i = 0; i < ranges.size(); ++i) index[i] = fixed[i] ? 0 : uniform_below(rng, ranges[i].size());
+    layers::LayerConfig cfg = make_config(c.name, ranges, optional, index);
     const auto problems = check_config(c, cfg);
     if (!problems.empty()) {
       ++s.rejected[rejection_reason(problems.front())];
@@ -272,9 +282,10 @@ Sample sample_grid(const Collector& c, const std::vector<ParamRange>& ranges) {
                       "); give short value lists with --range name=v1,v2,... or name=lo:hi:step");
   }
   std::vector<std::uint64_t> index(ranges.size(), 0);
+  const auto optional = optional_of(c.name, ranges);
   for (std::uint64_t p = 0; p < points; ++p) {
     ++s.draws;
-    layers::LayerConfig cfg = make_config(c.name, ranges, index);
+    layers::LayerConfig cfg = make_config(c.name, ranges, optional, index);
     const auto problems = check_config(c, cfg);
     if (problems.empty()) {
       s.configs.push_back(std::move(cfg));

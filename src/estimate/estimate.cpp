@@ -271,7 +271,9 @@ std::string Estimator::extrapolation_at(const Slot& slot, std::int64_t batch) co
   } else {
     layers::LayerConfig at = slot.config;
     at.values[0].second = static_cast<double>(batch);
-    slot.predictor->predict_j(at, &e);
+    std::vector<double> raw(slot.predictor->features().size());
+    slot.predictor->extractor().extract(at, raw.data());
+    e = slot.predictor->extrapolation(raw.data());
   }
   return slot.predictor->describe(e);
 }

@@ -391,6 +391,26 @@ TEST(Estimator, LayersOutsideTheTrainingRangesAreMarkedExtrapolated) {
   EXPECT_EQ(r4.layers[20].note, "extrapolated (macs 1.638e+04 is outside the 1e+05-1e+06 it was trained on)");
 }
 
+TEST(Estimator, ExtrapolationOfALayerOffTheFastPathMatchesTheOneShotEstimate) {
+  // An out-of-place ReLU's fresh_outputs jumps from 0 to every output element once its output passes 32 MiB,
+  // so it is not affine in the batch size and a prepared Estimator describes it from the extracted features.
+  auto predictors = testing::mac_predictors();
+  predict::LayerPredictor::State s =
+      predict::LayerPredictor::linear("relu", {"macs", "fresh_outputs"}, {testing::kJPerElement, 0.0}, 0.0).state();
+  s.training.feature_ranges = {{1e5, 1e8}, {0.0, 0.0}};
+  predictors.put("relu", std::make_shared<const predict::LayerPredictor>(predict::LayerPredictor(s)));
+  const arch::Architecture a{"oop", {64, 55, 55}, {layers::ReLUSpec{false}}};  // 193,600 elements per sample
+  const Estimator est(a, predictors);
+  for (const std::int64_t b : {1, 4, 100}) {
+    const auto prepared = est.estimate(b);
+    const auto one_shot = estimate(arch::infer(a, b), predictors);
+    EXPECT_EQ(prepared.layers[0].note, one_shot.layers[0].note) << b;
+    EXPECT_EQ(prepared.layers[0].extrapolated, b == 100) << b;
+  }
+  // At batch 100 the output is 77 MB: the elements lie inside, the fresh pages outside.
+  EXPECT_EQ(est.estimate(100).layers[0].note, "extrapolated (fresh_outputs 1.936e+07 is outside the 0-0 it was trained on)");
+}
+
 TEST(Estimator, ANonFinitePredictionIsAFitError) {
   predict::LayerPredictor::State s;
   s.type = "conv2d";
