@@ -112,6 +112,7 @@ struct DerivedQuantity {
   bool (*applies)(const std::string& type);
   double (*value)(const std::string& type, const layers::LayerConfig& config, const layers::Counts& counts);
   const char* scope;  // for messages: "" (every type) or the type it applies to
+  const char* (*unit)(const std::string& type);  // what one unit of it is, for messages ("" for 0/1 flags)
 };
 
 namespace {
@@ -121,22 +122,34 @@ bool conv2d_only(const std::string& t) { return t == "conv2d"; }
 bool linear_only(const std::string& t) { return t == "linear"; }
 bool has_paper_macs(const std::string& t) { return paper_macs_table().count(t) > 0; }
 
+// Units, for the texts that show a feature's value (an extrapolation note): a count of work is in the type's own
+// unit, which layers::Counts::ops counts.
+const char* work_unit(const std::string& t) {
+  if (t == "conv2d" || t == "linear") return "MACs";
+  if (t == "maxpool2d") return "comparisons";
+  return "elements";
+}
+const char* in_bytes(const std::string&) { return "bytes"; }
+const char* in_elements(const std::string&) { return "elements"; }
+const char* in_macs(const std::string&) { return "MACs"; }
+const char* no_unit(const std::string&) { return ""; }
+
 const std::vector<DerivedQuantity>& derived_table() {
   static const std::vector<DerivedQuantity> d = {
       {{"macs", "layers::Counts::ops: MACs for conv2d and linear (no bias), window comparisons for maxpool2d, "
                 "elements for relu/sigmoid/tanh/softmax"},
-       any_type, [](const std::string&, const layers::LayerConfig&, const Counts& c) { return double(c.ops); }, ""},
+       any_type, [](const std::string&, const layers::LayerConfig&, const Counts& c) { return double(c.ops); }, "", work_unit},
       {{"bytes", "layers::Counts::bytes: (input + output elements) * 4 + weights * 4"},
-       any_type, [](const std::string&, const layers::LayerConfig&, const Counts& c) { return double(c.bytes); }, ""},
+       any_type, [](const std::string&, const layers::LayerConfig&, const Counts& c) { return double(c.bytes); }, "", in_bytes},
       {{"paper_macs", "the paper's macs column: conv2d/linear MACs + one per output element (bias), maxpool2d "
                       "floor(comparisons / 2), activations elements"},
        has_paper_macs,
        [](const std::string& t, const layers::LayerConfig&, const Counts& c) { return paper_macs_table().at(t)(c); },
-       ""},
+       "", work_unit},
       {{"inputs", "layers::Counts::inputs: input elements of the whole batch"},
-       any_type, [](const std::string&, const layers::LayerConfig&, const Counts& c) { return double(c.inputs); }, ""},
+       any_type, [](const std::string&, const layers::LayerConfig&, const Counts& c) { return double(c.inputs); }, "", in_elements},
       {{"outputs", "layers::Counts::outputs: output elements of the whole batch"},
-       any_type, [](const std::string&, const layers::LayerConfig&, const Counts& c) { return double(c.outputs); }, ""},
+       any_type, [](const std::string&, const layers::LayerConfig&, const Counts& c) { return double(c.outputs); }, "", in_elements},
       {{"fresh_outputs", "output elements when the layer writes a new buffer of more than 32 MiB (fresh mmap'd pages, "
                          "zero-filled by the kernel on every pass); 0 for smaller outputs and in-place layers"},
        any_type,
@@ -144,28 +157,28 @@ const std::vector<DerivedQuantity>& derived_table() {
          const double out = static_cast<double>(c.outputs);
          return (!layers::writes_in_place(config) && out * 4.0 > kFreshBufferBytes) ? out : 0.0;
        },
-       ""},
+       "", in_elements},
       {{"traffic", "bytes through write-allocate caches: bytes, plus 4 per output element (read for ownership) when the "
                    "layer writes a new buffer; 8 bytes per element for an in-place activation, 12 out of place"},
        any_type,
        [](const std::string&, const layers::LayerConfig& config, const Counts& c) { return traffic_bytes(config, c); },
-       ""},
+       "", in_bytes},
       {{"blocked_macs", "conv2d only: MACs with out_channels, and in_channels of 16 or more, rounded up to a multiple of "
                         "16 (the float32 lanes of an AVX-512 register, oneDNN's nChw16c layout); fewer than 16 input "
                         "channels are read unpadded by the direct first-layer kernels"},
        conv2d_only,
        [](const std::string&, const layers::LayerConfig& config, const Counts& c) { return blocked_macs(config, c); },
-       "conv2d"},
+       "conv2d", in_macs},
       {{"narrow_input", "conv2d only: 1 when in_channels < 16 (the input goes to oneDNN's direct first-layer kernels, "
                         "a different speed regime: an image's 3 channels), else 0"},
        conv2d_only,
        [](const std::string&, const layers::LayerConfig& config, const Counts&) { return narrow_input(config); },
-       "conv2d"},
+       "conv2d", no_unit},
       {{"aligned_rows", "linear only: 1 when a weight row (input_size x 4 bytes) is a multiple of 4 KiB, the period of "
                         "an L1 cache's set index, so that one column of every row falls in the same cache set; else 0"},
        linear_only,
        [](const std::string&, const layers::LayerConfig& config, const Counts&) { return aligned_rows(config); },
-       "linear"},
+       "linear", no_unit},
   };
   return d;
 }
@@ -187,6 +200,16 @@ const std::vector<FeatureInfo>& derived_quantities() {
     return v;
   }();
   return d;
+}
+
+std::string feature_unit(const std::string& type, const std::string& column) {
+  static const std::string kLog = "log1p(";
+  std::string inner = column;
+  if (inner.size() > kLog.size() && inner.compare(0, kLog.size(), kLog) == 0 && inner.back() == ')')
+    inner = inner.substr(kLog.size(), inner.size() - kLog.size() - 1);
+  for (const auto& q : derived_table())
+    if (q.info.name == inner && q.applies(type)) return q.unit(type);
+  return "";
 }
 
 const std::vector<FeatureInfo>& feature_groups() {

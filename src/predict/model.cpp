@@ -144,12 +144,14 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
       f.name = f.name.substr(kLog.size(), f.name.size() - kLog.size() - 1);
       f.expm1 = true;
     }
+    std::string unit = feature_unit(state_.type, state_.features[c]);
+    if (!unit.empty()) unit.insert(0, 1, ' ');
     const auto [lo, hi] = state_.training.feature_ranges[c];
-    f.trained = " is outside the ";
+    f.trained = unit + " is outside the ";
     append_number(f.trained, f.expm1 ? std::expm1(lo) : lo);
     f.trained += '-';
     append_number(f.trained, f.expm1 ? std::expm1(hi) : hi);
-    f.trained += " it was trained on";
+    f.trained += unit + " it was trained on";
     shown_.push_back(std::move(f));
   }
 }

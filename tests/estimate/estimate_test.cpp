@@ -373,7 +373,7 @@ TEST(Estimator, LayersOutsideTheTrainingRangesAreMarkedExtrapolated) {
     EXPECT_FALSE(r.layers[1].extrapolated);
     EXPECT_EQ(r.layers[1].note, "");
     EXPECT_TRUE(r.layers[17].extrapolated);
-    EXPECT_EQ(r.layers[17].note, "extrapolated (macs 4096 is outside the 1e+05-1e+06 it was trained on)");
+    EXPECT_EQ(r.layers[17].note, "extrapolated (macs 4096 elements is outside the 1e+05-1e+06 elements it was trained on)");
     EXPECT_EQ(r.layers[17].energy_j, 4096 * testing::kJPerElement);  // still predicted, and counted
     EXPECT_FALSE(r.layers[0].extrapolated);  // conv2d's predictor records no ranges
     int marked = 0;
@@ -388,7 +388,7 @@ TEST(Estimator, LayersOutsideTheTrainingRangesAreMarkedExtrapolated) {
   const auto r4 = Estimator(arch::zoo("alexnet"), predictors).estimate(4);
   EXPECT_FALSE(r4.layers[11].extrapolated);
   EXPECT_TRUE(r4.layers[20].extrapolated);
-  EXPECT_EQ(r4.layers[20].note, "extrapolated (macs 1.638e+04 is outside the 1e+05-1e+06 it was trained on)");
+  EXPECT_EQ(r4.layers[20].note, "extrapolated (macs 1.638e+04 elements is outside the 1e+05-1e+06 elements it was trained on)");
 }
 
 TEST(Estimator, ExtrapolationOfALayerOffTheFastPathMatchesTheOneShotEstimate) {
@@ -408,7 +408,7 @@ TEST(Estimator, ExtrapolationOfALayerOffTheFastPathMatchesTheOneShotEstimate) {
     EXPECT_EQ(prepared.layers[0].extrapolated, b == 100) << b;
   }
   // At batch 100 the output is 77 MB: the elements lie inside, the fresh pages outside.
-  EXPECT_EQ(est.estimate(100).layers[0].note, "extrapolated (fresh_outputs 1.936e+07 is outside the 0-0 it was trained on)");
+  EXPECT_EQ(est.estimate(100).layers[0].note, "extrapolated (fresh_outputs 1.936e+07 elements is outside the 0-0 elements it was trained on)");
 }
 
 TEST(Estimator, ANonFinitePredictionIsAFitError) {

@@ -149,6 +149,22 @@ TEST(FeatureSets, StrideAndKernelGroupsApplyToWindowedLayersOnly) {
   }
 }
 
+TEST(FeatureUnits, WorkIsInTheTypesOwnUnitBytesInBytesParametersAndFlagsHaveNone) {
+  EXPECT_EQ(feature_unit("conv2d", "macs"), "MACs");
+  EXPECT_EQ(feature_unit("conv2d", "log1p(blocked_macs)"), "MACs");
+  EXPECT_EQ(feature_unit("linear", "paper_macs"), "MACs");
+  EXPECT_EQ(feature_unit("maxpool2d", "log1p(macs)"), "comparisons");
+  EXPECT_EQ(feature_unit("relu", "macs"), "elements");
+  EXPECT_EQ(feature_unit("relu", "traffic"), "bytes");
+  EXPECT_EQ(feature_unit("linear", "log1p(bytes)"), "bytes");
+  EXPECT_EQ(feature_unit("relu", "fresh_outputs"), "elements");
+  EXPECT_EQ(feature_unit("conv2d", "log1p(inputs)"), "elements");
+  EXPECT_EQ(feature_unit("linear", "input_size"), "");  // a schema parameter: its name says what it counts
+  EXPECT_EQ(feature_unit("linear", "log1p(batch_size)"), "");
+  EXPECT_EQ(feature_unit("linear", "aligned_rows"), "");  // a 0/1 flag
+  EXPECT_EQ(feature_unit("conv2d", "narrow_input"), "");
+}
+
 TEST(FeatureExtractor, MissingParameterIsAConfigError) {
   const FeatureExtractor fx("relu", {"batch_size", "input_size"});
   double v[2];
