@@ -9,6 +9,7 @@
 #include "predict/recipes.hpp"
 #include "predict/study.hpp"
 #include "predict/training_data.hpp"
+#include "report/output_directory.hpp"
 #include "report/table.hpp"
 
 namespace dle::cli {
@@ -55,6 +56,7 @@ std::vector<std::string> row(const predict::StudyRow& r, std::size_t rank) {
 }
 
 void run_analyze(const AnalyzeOptions& o) {
+  if (!o.plots.empty()) report::prepare_output_directory(o.plots, "--plots");
   const predict::Recipe& recipe = predict::recipes().get(o.recipe);
   predict::DatabaseTrainingData data = load_training_data(o.data, "analyze");
   const std::map<std::string, predict::TrainingSet>& sets = data.sets;
@@ -122,7 +124,7 @@ void setup_analyze(CLI::App& app) {
       "analyze", "Compare feature sets, models and fitting criteria per layer type by cross-validated error.");
   add_training_data_flags(*sub, o->data, "study");
   add_format_option(*sub, o->format, {"table", "markdown", "csv"});
-  sub->add_option("--plots", o->plots, "Write predicted-vs-measured plots (PNG and SVG, via gnuplot) into DIR");
+  require_nonempty(sub->add_option("--plots", o->plots, "Write predicted-vs-measured plots (PNG and SVG, via gnuplot) into DIR"));
   sub->add_option("--folds", o->folds, "Cross-validation folds")->check(CLI::Range(2, 1000))->capture_default_str();
   sub->add_option("--seed", o->seed, "Seed of the shuffle before the 90/10 split (numpy RandomState compatible)")
       ->capture_default_str();

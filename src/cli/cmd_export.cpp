@@ -18,6 +18,10 @@ struct ExportOptions {
 };
 
 void run_export(const ExportOptions& o) {
+  if (!o.out.empty() && o.out != "-") {
+    refuse_directory_as_file(o.out, "--out");
+    refuse_overwriting_input(o.out, "--out", o.db, "--db");
+  }
   const auto store = storage::Store::open_existing(o.db);
   storage::MeasurementFilter filter;
   filter.include_skipped = !o.ok_only;
@@ -47,7 +51,7 @@ void setup_export(CLI::App& app) {
       "export", "Write every measurement of a database as CSV or JSON, one row per measurement (energies in J).");
   sub->add_option("--db", opts->db, "Database to read")->required();
   add_format_option(*sub, opts->format, {"csv", "json"});
-  sub->add_option("--out", opts->out, "Output file (default: standard output)");
+  require_nonempty(sub->add_option("--out", opts->out, "Output file (default: standard output)"));
   sub->add_flag("--ok-only", opts->ok_only, "Leave out measurements with status skipped");
   sub->callback([opts] { run_export(*opts); });
 }

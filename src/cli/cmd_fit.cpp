@@ -27,6 +27,8 @@ std::string share_pct(double v) { return std::isfinite(v) ? report::fmt_fixed(10
 std::string r2(double v) { return std::isfinite(v) ? report::fmt_fixed(v, 4) : "-"; }
 
 void run_fit(const FitOptions& o) {
+  refuse_directory_as_file(o.out, "--out");
+  refuse_overwriting_input(o.out, "--out", o.data.db, "--db");
   const predict::Recipe& recipe = predict::recipes().get(o.recipe);
   predict::DatabaseTrainingData data = load_training_data(o.data, "fit");
   std::map<std::string, predict::TrainingSet>& sets = data.sets;
@@ -110,7 +112,7 @@ void setup_fit(CLI::App& app) {
   auto o = std::make_shared<FitOptions>();
   auto* sub = app.add_subcommand("fit", "Fit one energy predictor per layer type and write a predictor file.");
   add_training_data_flags(*sub, o->data, "train on");
-  sub->add_option("--out", o->out, "Predictor file to write (JSON)")->required();
+  require_nonempty(sub->add_option("--out", o->out, "Predictor file to write (JSON)")->required());
   sub->add_option("--recipe", o->recipe, "Models to fit: default (chosen on relative error) or paper (Getzner et al. 2023)")
       ->check(CLI::IsMember({"default", "paper"}))
       ->capture_default_str();

@@ -162,6 +162,7 @@ void run_measure(const CLI::App& sub, const MeasureOptions& o) {
 
   std::ofstream file;
   if (!o.output.empty()) {
+    refuse_directory_as_file(o.output, "--output");
     file.open(o.output);
     if (!file) throw StorageError("cannot write the report to " + o.output + "; check the directory exists and is writable");
   }
@@ -197,7 +198,7 @@ void setup_measure(CLI::App& app) {
   auto* sub = app.add_subcommand("measure", "Run a command and report its energy per domain, duration and average power.");
   sub->add_option("--sensor", opts->sensor, "Sensor: auto, rapl, perf, nvml, estimated")->capture_default_str();
   add_format_option(*sub, opts->format, {"table", "json"});
-  sub->add_option("-o,--output", opts->output, "Write the report to FILE instead of standard output");
+  require_nonempty(sub->add_option("-o,--output", opts->output, "Write the report to FILE instead of standard output"));
   add_sensor_flags(*sub, opts->flags);
   sub->add_option("command", opts->command, "The command and its arguments, after --")->required();
   sub->footer("Example: dlenergy measure --sensor rapl -- python3 train.py --epochs 1");

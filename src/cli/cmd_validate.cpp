@@ -8,6 +8,7 @@
 #include "estimate/validate.hpp"
 #include "estimate/validate_report.hpp"
 #include "predict/predictor_set.hpp"
+#include "report/output_directory.hpp"
 #include "storage/store.hpp"
 
 namespace dle::cli {
@@ -24,6 +25,7 @@ struct ValidateOptions {
 };
 
 void run_validate(const ValidateOptions& o) {
+  if (!o.plots.empty()) report::prepare_output_directory(o.plots, "--plots");
   const auto where = estimate::locate_predictors(o.predictors);
   auto predictors = predict::PredictorSet::load(where.path);
   const auto store = storage::Store::open_existing(o.db);
@@ -78,7 +80,8 @@ void setup_validate(CLI::App& app) {
                   "Predictor file from `dlenergy fit` (default: $DLENERGY_PREDICTORS, else the shipped "
                   "predictors/default.json)");
   add_format_option(*sub, opts->format, {"table", "json"});
-  sub->add_option("--plots", opts->plots, "Directory for predicted-vs-measured plots (PNG and SVG, via gnuplot)");
+  require_nonempty(
+      sub->add_option("--plots", opts->plots, "Directory for predicted-vs-measured plots (PNG and SVG, via gnuplot)"));
   sub->add_option("--energy", opts->energy,
                   "Measured per-pass energy to compare: gross (window energy / passes) or net (idle subtracted)")
       ->check(CLI::IsMember({"gross", "net"}))

@@ -6,6 +6,7 @@
 
 namespace CLI {
 class App;
+class Option;
 }
 namespace dle::sensors {
 struct SensorOptions;
@@ -57,7 +58,6 @@ void add_training_data_flags(CLI::App& sub, TrainingDataFlags& flags, const std:
 // The training sets the flags name: the paper's CSV directory (only --layers, each of which must have its
 // file) or the database's ok layer measurements. ConfigError when neither --db nor --training-sets is given.
 predict::DatabaseTrainingData load_training_data(const TrainingDataFlags& flags, const std::string& command);
-// @@SUBCOMMANDS@@
 
 // Adds "--format" restricted to `choices` (first is the default).
 void add_format_option(CLI::App& sub, std::string& target, const std::vector<std::string>& choices);
@@ -65,5 +65,14 @@ void add_format_option(CLI::App& sub, std::string& target, const std::vector<std
 // exactly one is given) and --batch-size N (>= 1), described by `batch_help`.
 void add_network_flags(CLI::App& sub, std::string& arch, std::string& model, long long& batch_size,
                        const std::string& batch_help);
+
+// Output paths. An option given as "" is a usage error (exit 2), not a silent fall-back to a default.
+CLI::Option* require_nonempty(CLI::Option* option);
+// ConfigError when `out` (the file `out_flag` writes) is the file `in_flag` reads, by path or through a link: the
+// write would replace the input (a database turned into a predictor file or a CSV).
+void refuse_overwriting_input(const std::string& out, const std::string& out_flag, const std::string& in,
+                              const std::string& in_flag);
+// ConfigError when `path` exists and is a directory: `flag` names a file to write.
+void refuse_directory_as_file(const std::string& path, const std::string& flag);
 
 }  // namespace dle::cli

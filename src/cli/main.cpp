@@ -1,5 +1,7 @@
 // dlenergy: measure, learn and estimate the energy of deep-learning layers and networks.
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -24,6 +26,28 @@ void add_network_flags(CLI::App& sub, std::string& arch, std::string& model, lon
   a->excludes(m);
   sub.add_option("--batch-size", batch_size, batch_help)->capture_default_str()->check(CLI::Range(1LL, 1LL << 40));
 }
+
+CLI::Option* require_nonempty(CLI::Option* option) {
+  return option->check(
+      [](const std::string& v) { return v.empty() ? std::string("an empty path; give a file name") : std::string(); },
+      "non-empty path");
+}
+
+void refuse_overwriting_input(const std::string& out, const std::string& out_flag, const std::string& in,
+                              const std::string& in_flag) {
+  std::error_code ec;
+  const bool same = std::filesystem::exists(out, ec) && std::filesystem::exists(in, ec) &&
+                    std::filesystem::equivalent(out, in, ec) && !ec;
+  if (same)
+    throw ConfigError(out_flag + " " + out + " is the file " + in_flag + " " + in +
+                      " reads: writing it would replace what it holds; give " + out_flag + " another file name");
+}
+
+void refuse_directory_as_file(const std::string& path, const std::string& flag) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(flag + " " + path + " is a directory; give the name of a file (in it, or elsewhere)");
+}
 }  // namespace dle::cli
 
 int main(int argc, char** argv) {
@@ -44,7 +68,6 @@ int main(int argc, char** argv) {
   dle::cli::setup_fit(app);
   dle::cli::setup_estimate(app);
   dle::cli::setup_validate(app);
-  // @@SETUP@@
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -56,6 +79,14 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "dlenergy: internal error: " << e.what() << "\n";
     return static_cast<int>(dle::ExitCode::kInternal);
+  }
+  // Output that never reached its file (a full disk, a closed pipe) is a failure, not a success with a truncated
+  // report; each command's own files are checked where it writes them.
+  std::cout.flush();
+  if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::cerr << "dlenergy: error: could not write all of the output to standard output (disk full, or the reader "
+                 "went away); what was written is incomplete\n";
+    return static_cast<int>(dle::ExitCode::kStorage);
   }
   return dle::cli::exit_status;
 }

@@ -163,8 +163,19 @@ void write_estimate_csv(std::ostream& out, const EstimateResult& r, const Predic
     t.add_row({std::to_string(l.index), l.type, report::fmt_int(l.macs), has_energy ? num(l.energy_j) : "",
                has_energy ? num(l.share) : "", to_string(l.status), l.note});
   }
-  t.add_row({"total", "", report::fmt_int(r.macs), num(r.energy_j), r.energy_j > 0 ? "1" : "0",
-             r.complete() ? label : label + " (incomplete)", "energy_wh=" + num(r.energy_wh)});
+  // The total's and the images' extra figures go in the note as key=value pairs joined by ';', so the file stays
+  // one table: energy_wh, then co2_g and carbon_intensity_g_per_kwh when an intensity was given.
+  std::string total_note = "energy_wh=" + num(r.energy_wh);
+  if (r.co2_g) total_note += ";co2_g=" + num(*r.co2_g) + ";carbon_intensity_g_per_kwh=" + num(*r.carbon_g_per_kwh);
+  const std::string status = r.complete() ? label : label + " (incomplete)";
+  t.add_row({"total", "", report::fmt_int(r.macs), num(r.energy_j), r.energy_j > 0 ? "1" : "0", status, total_note});
+  if (r.images) {
+    const auto& im = *r.images;
+    std::string note = "images=" + std::to_string(im.images) + ";passes=" + std::to_string(im.passes) +
+                       ";last_batch_size=" + std::to_string(im.last_batch) + ";energy_wh=" + num(im.energy_wh);
+    if (im.co2_g) note += ";co2_g=" + num(*im.co2_g);
+    t.add_row({"images", "", "", num(im.energy_j), "", status, note});
+  }
   t.write_csv(out);
 }
 

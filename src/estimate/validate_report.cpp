@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/errors.hpp"
+#include "report/output_directory.hpp"
 #include "report/table.hpp"
 
 extern char** environ;
@@ -298,9 +299,7 @@ std::vector<std::string> write_validation_plots(const std::string& dir, const Va
                                                 const ValidationContext& c) {
   if (!gnuplot_available())
     throw ConfigError("--plots needs gnuplot, which is not on PATH; install it (Debian: gnuplot-nox) or leave out --plots");
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw StorageError("cannot create plot directory '" + dir + "': " + ec.message());
+  report::prepare_output_directory(dir, "--plots");
   const fs::path d = fs::absolute(dir);
   // gnuplot strings are single-quoted in the script.
   if (d.string().find('\'') != std::string::npos)

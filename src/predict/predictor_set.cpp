@@ -308,16 +308,22 @@ void PredictorSet::save(const std::string& path) const {
   const std::string text = to_json_text();
   // Write beside the target and rename, so a failure never leaves half a predictor file.
   const std::string tmp = path + ".tmp";
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError("predictor file " + path + " is a directory; give a file name (e.g. " + path + "/predictors.json)");
+  const auto fail = [&](const std::string& message) {
+    std::filesystem::remove(tmp, ec);  // never leave the half-written file behind
+    throw StorageError(message);
+  };
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw StorageError("cannot write predictor file " + path + ": check that its directory exists and is writable");
     out << text;
     out.flush();
-    if (!out) throw StorageError("writing predictor file " + path + " failed (disk full?)");
+    if (!out) fail("writing predictor file " + path + " failed (disk full?); it was left as it was");
   }
-  std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) throw StorageError("cannot move " + tmp + " to " + path + ": " + ec.message());
+  if (ec) fail("cannot move " + tmp + " to " + path + ": " + ec.message() + "; " + path + " was left as it was");
 }
 
 PredictorSet PredictorSet::parse(const std::string& text, const std::string& origin) {

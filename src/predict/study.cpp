@@ -12,6 +12,7 @@
 
 #include "core/errors.hpp"
 #include "predict/evaluation.hpp"
+#include "report/output_directory.hpp"
 
 extern char** environ;
 
@@ -159,9 +160,7 @@ void run_gnuplot(const std::string& script) {
 
 std::vector<std::string> write_study_plot(const StudyResult& result, const std::string& dir, const std::string& provenance) {
   namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw StorageError("cannot create plot directory " + dir + ": " + ec.message());
+  report::prepare_output_directory(dir, "--plots");
   if (result.measured_j.empty()) throw FitError(result.type + ": no predictions to plot (every model failed to fit)");
   const fs::path base = fs::path(dir) / result.type;
   const std::string dat = base.string() + ".dat", gp = base.string() + ".gp";

@@ -218,6 +218,22 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::int64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_size) : -1;
+}
+
+void refuse_directory(const std::string& path) {
+  if (is_directory(path))
+    throw ConfigError("database '" + path + "' is a directory; pass a database file inside it (e.g. " + path +
+                      "/measurements.sqlite)");
+}
+
 // ---- JSON columns -------------------------------------------------------------------------------------
 
 ordered_json number_json(double v) {
@@ -447,11 +463,12 @@ int Store::schema_version() const { return static_cast<int>(query_int(db_, "PRAG
 
 Store Store::open(const std::string& path) {
   if (path.empty()) throw ConfigError("no database path given; pass --db FILE");
+  refuse_directory(path);
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   Store store(db, path);  // closes the handle on every path out of here, errors included
   if (rc != SQLITE_OK) fail(db, rc, path, "opening");
-  store.initialise();
+  store.initialise(true);
   return store;
 }
 
@@ -461,15 +478,16 @@ Store Store::open_existing(const std::string& path) {
     throw StorageError("database '" + path +
                        "' does not exist; check the path, or create one with `dlenergy collect`, `dlenergy import` "
                        "or `dlenergy merge`");
+  refuse_directory(path);
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
   Store store(db, path);
   if (rc != SQLITE_OK) fail(db, rc, path, "opening");
-  store.initialise();
+  store.initialise(false);
   return store;
 }
 
-void Store::initialise() {
+void Store::initialise(bool create) {
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, kBusyTimeoutMs);
 
@@ -491,6 +509,11 @@ void Store::initialise() {
 
   // Is it ours? Checked before anything is written, so a foreign file is never modified.
   const int version = schema_version();
+  if (tables == 0 && !create)
+    throw StorageError("'" + path_ + "' holds no tables (" +
+                       (file_size(path_) == 0 ? std::string("an empty file") : "an empty SQLite database") +
+                       "), so it is not a dlenergy database yet; pass the database that collect, import or merge "
+                       "wrote (was the copy complete?)");
   if (tables > 0) {
     const bool has_meta = query_int(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
                                     path_) > 0;

@@ -26,7 +26,8 @@ class Store {
   // Opens (creating if needed) and migrates to the current schema. A file that is not a dlenergy
   // database, or one of a newer schema, is a StorageError that says so.
   static Store open(const std::string& path);
-  // Opens an existing database without creating it (StorageError when missing).
+  // Opens an existing database without creating it (StorageError when missing, or when the file holds no
+  // tables: an empty file is not turned into a database by a command that only reads).
   static Store open_existing(const std::string& path);
 
   Store(Store&&) noexcept;
@@ -59,7 +60,9 @@ class Store {
 
  private:
   Store(sqlite3* db, std::string path);
-  void initialise();  // checks the file is ours, sets the pragmas, migrates
+  // Checks the file is ours, sets the pragmas, migrates. With `create` false a file without tables (an empty
+  // file, a failed copy) is a StorageError: it is not a database yet, and it is left as it was.
+  void initialise(bool create);
   void migrate();
   sqlite3* db_ = nullptr;
   std::string path_;

@@ -85,6 +85,28 @@ TEST_F(EstimateCli, EstimateImagesAndCarbon) {
   EXPECT_EQ(j["images"]["last_batch_size"], 2);
   EXPECT_NEAR(j["images"]["energy_j"].get<double>(), 10 * fixture::kAlexnetJ, 1e-11);
   EXPECT_NEAR(j["images"]["co2_g"].get<double>(), 10 * fixture::kAlexnetJ / 3.6e6 * 400, 1e-15);
+
+  // CSV carries the same figures: the total row's note has the CO2 of one pass, an "images" row the M images.
+  const CommandResult c = run("estimate --arch alexnet --batch-size 4 --images 10 --carbon-intensity 400 --predictors " +
+                              kFixtures + "/mac_predictors.json --format csv");
+  ASSERT_EQ(c.rc, 0) << c.err;
+  const auto field = [&](const std::string& row_start, const std::string& key) {
+    const auto row = c.out.find("\n" + row_start + ",");
+    EXPECT_NE(row, std::string::npos) << c.out;
+    const auto line = c.out.substr(row + 1, c.out.find('\n', row + 1) - row - 1);
+    const auto at = line.find(key + "=");
+    EXPECT_NE(at, std::string::npos) << line;
+    return std::stod(line.substr(at + key.size() + 1));
+  };
+  EXPECT_NEAR(field("total", "co2_g"), 4 * fixture::kAlexnetJ / 3.6e6 * 400, 1e-15);
+  EXPECT_EQ(field("total", "carbon_intensity_g_per_kwh"), 400.0);
+  EXPECT_EQ(field("images", "images"), 10.0);
+  EXPECT_EQ(field("images", "passes"), 3.0);
+  EXPECT_EQ(field("images", "last_batch_size"), 2.0);
+  EXPECT_NEAR(field("images", "co2_g"), 10 * fixture::kAlexnetJ / 3.6e6 * 400, 1e-15);
+  const auto images_row = c.out.find("\nimages,,,");
+  ASSERT_NE(images_row, std::string::npos) << c.out;
+  EXPECT_NEAR(std::stod(c.out.substr(images_row + 10)), 10 * fixture::kAlexnetJ, 1e-11);  // its energy_j column
 }
 
 TEST_F(EstimateCli, MissingPredictorFailsWithTheListAndAllowMissingGivesTheRow) {

@@ -118,5 +118,61 @@ TEST(StorageCli, MissingOrForeignDatabaseExitsWithStorageCode) {
   EXPECT_NE(foreign.err.find("not an SQLite database"), std::string::npos) << foreign.err;
 }
 
+TEST(StorageCli, OutputThatWouldReplaceTheDatabaseIsRefusedAndTheDatabaseKept) {
+  TempDir dir;
+  const std::string db = dir.file("keep.sqlite");
+  ASSERT_EQ(run_cli("import codecarbon --db " + db + " " + kFixtures + "codecarbon_layers.csv").exit_code, 0);
+  const auto size = std::filesystem::file_size(db);
+  std::filesystem::create_symlink(db, dir.file("link.sqlite"));
+  for (const std::string& out : {db, dir.path().string() + "/./keep.sqlite", dir.file("link.sqlite")}) {
+    for (const std::string& command : {"export --db " + db + " --out " + out, "fit --db " + db + " --out " + out}) {
+      const auto r = run_cli(command);
+      EXPECT_EQ(r.exit_code, 3) << command;
+      EXPECT_NE(r.err.find("--out " + out + " is the file --db " + db + " reads"), std::string::npos) << r.err;
+    }
+  }
+  EXPECT_EQ(std::filesystem::file_size(db), size);
+  EXPECT_EQ(storage::Store::open_existing(db).count_measurements({}), 7u);  // its 7 ok rows (and 4 skipped) are all there
+
+  const auto empty = run_cli("export --db " + db + " --out ''");
+  EXPECT_EQ(empty.exit_code, 2);  // not a silent fall-back to standard output
+  EXPECT_NE(empty.err.find("--out: an empty path"), std::string::npos) << empty.err;
+  std::filesystem::create_directory(dir.file("folder"));
+  const auto folder = run_cli("fit --db " + db + " --out " + dir.file("folder"));
+  EXPECT_EQ(folder.exit_code, 3);
+  EXPECT_NE(folder.err.find("is a directory"), std::string::npos) << folder.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("folder") + ".tmp"));
+}
+
+TEST(StorageCli, AnEmptyFileIsNotTurnedIntoADatabaseByACommandThatReads) {
+  TempDir dir;
+  const std::string empty = dir.file("empty.sqlite");
+  std::ofstream(empty).close();
+  for (const std::string& command : {"export --db " + empty, "validate --db " + empty, "fit --db " + empty + " --out " +
+                                     dir.file("p.json"), "merge " + dir.file("out.sqlite") + " " + empty}) {
+    const auto r = run_cli(command);
+    EXPECT_EQ(r.exit_code, 6) << command << "\n" << r.err;
+    EXPECT_NE(r.err.find("'" + empty + "' holds no tables (an empty file), so it is not a dlenergy database yet"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(std::filesystem::file_size(empty), 0u) << command;
+  }
+  const auto folder = run_cli("export --db " + dir.path().string());
+  EXPECT_EQ(folder.exit_code, 3);
+  EXPECT_NE(folder.err.find("is a directory; pass a database file inside it"), std::string::npos) << folder.err;
+}
+
+TEST(StorageCli, OutputLostOnAFullDiskIsAFailureNotASuccess) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full here";
+  TempDir dir;
+  const std::string db = dir.file("full.sqlite");
+  ASSERT_EQ(run_cli("import codecarbon --db " + db + " " + kFixtures + "codecarbon_layers.csv").exit_code, 0);
+  for (const std::string& command : {"export --db " + db, std::string("inspect --arch vgg16"), std::string("version")}) {
+    const auto r = run_cli(command + " >/dev/full");
+    EXPECT_EQ(r.exit_code, 6) << command;
+    EXPECT_NE(r.err.find("could not write all of the output to standard output"), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace dle
