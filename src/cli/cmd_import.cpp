@@ -1,4 +1,5 @@
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -26,8 +27,11 @@ void run_import_codecarbon(const ImportCodeCarbonOptions& o) {
   for (const auto& r : reports) {
     if (r.already_imported) {
       ++already;
-      std::cout << r.path << ": already imported as run " << r.run_id
-                << " (same file name and content); nothing stored\n";
+      std::cout << r.path << ": already imported as run " << r.run_id << " ("
+                << (r.imported_as == std::filesystem::path(r.path).filename().string()
+                        ? std::string("same file name and content")
+                        : "same content as " + r.imported_as)
+                << "); nothing stored\n";
       continue;
     }
     rows += r.rows;

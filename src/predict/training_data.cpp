@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -205,6 +206,7 @@ TrainingSet load_paper_training_set(const std::string& csv_path, const std::stri
   TrainingSet set;
   set.type = type;
   std::vector<std::string> problems;
+  std::map<std::string, std::size_t> row_of;  // configuration text -> its row in `set`
   std::size_t line_no = 1;
   while (std::getline(in, line)) {
     ++line_no;
@@ -245,6 +247,16 @@ TrainingSet load_paper_training_set(const std::string& csv_path, const std::stri
                            std::to_string(ours) + " computed from the configuration");
     } catch (const ConfigError& e) {
       problems.push_back(where + ": " + e.what());
+      continue;
+    }
+    // A configuration listed twice is one configuration measured twice: one row, the mean energy. Two rows would
+    // let cross-validation test on a configuration it trained on and report a score it did not earn.
+    const auto [at, fresh] = row_of.emplace(c.to_string(), set.configs.size());
+    if (!fresh) {
+      const std::size_t r = at->second;
+      const int n = set.measurements[r];
+      set.energy_j[r] = (set.energy_j[r] * n + units::kwh_to_j(kwh)) / (n + 1);
+      set.measurements[r] = n + 1;
       continue;
     }
     set.configs.push_back(std::move(c));

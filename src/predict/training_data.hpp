@@ -59,7 +59,8 @@ std::string energy_provenance(const PredictorSource& source);
 
 // One of the paper's training sets. The schema parameters come from the columns of the same names, the energy
 // from cpu_energy (kWh per pass, converted to J). The file's macs column is checked against our paper_macs
-// feature (ConfigError naming file:line on a mismatch or a malformed value).
+// feature (ConfigError naming file:line on a mismatch or a malformed value). A configuration on several rows is one
+// row of the set: the mean energy, `measurements` the number of rows.
 TrainingSet load_paper_training_set(const std::string& csv_path, const std::string& type);
 
 }  // namespace dle::predict

@@ -104,8 +104,16 @@ class FileParser {
       return std::move(out_);
     }
     const auto& header = records.front().fields;
-    for (std::size_t i = 0; i < header.size(); ++i) columns_[header[i]] = i;
     bool columns_ok = true;
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      const auto [at, fresh] = columns_.emplace(header[i], i);
+      if (!fresh && !header[i].empty()) {  // which of two cpu_energy columns holds the energy? Refuse to guess.
+        out_.problems.push_back(out_.name + ":1: column '" + header[i] + "' appears twice (columns " +
+                                std::to_string(at->second + 1) + " and " + std::to_string(i + 1) +
+                                "); keep one and import again");
+        columns_ok = false;
+      }
+    }
     for (const char* required : {"project_name", "duration", "cpu_energy"}) {
       if (!columns_.count(required)) {
         std::string have;
@@ -333,9 +341,10 @@ class FileParser {
     } else if (std::isnan(*energy_kwh)) {
       reason = "cpu_energy not a number";
       detail = "cpu_energy is " + energy_text;
-    } else if (std::isinf(*energy_kwh)) {
+    } else if (std::isinf(*energy_kwh) || std::isinf(m.energy_j)) {
       reason = "cpu_energy infinite";
-      detail = "cpu_energy is " + energy_text;
+      detail = std::isinf(*energy_kwh) ? "cpu_energy is " + energy_text
+                                       : "cpu_energy " + energy_text + " kWh is too large to hold in joules";
     } else if (*energy_kwh <= 0) {
       reason = "cpu_energy not positive";
       detail = "cpu_energy " + energy_text + " kWh is not positive (RAPL counter wraparound or read failure)";
@@ -514,7 +523,19 @@ std::vector<std::pair<std::string, CodeCarbonFile>> read_codecarbon_files(const 
 std::vector<ImportReport> store_codecarbon_files(Store& store,
                                                  std::vector<std::pair<std::string, CodeCarbonFile>> files) {
   std::vector<ImportReport> reports;
-  std::map<std::string, std::int64_t> imported_now;  // settings hash -> run id, for a file listed twice
+  // Content hash -> (run id, file name) of every CodeCarbon file in the database and imported now.
+  std::map<std::string, std::pair<std::int64_t, std::string>> imported;
+  const auto content_of = [](const std::string& settings_json) {
+    const auto j = nlohmann::json::parse(settings_json, nullptr, false);
+    return j.is_object() && j.contains("content_hash") && j["content_hash"].is_string()
+               ? std::make_pair(j["content_hash"].get<std::string>(), j.value("file", std::string()))
+               : std::make_pair(std::string(), std::string());
+  };
+  for (const auto& run : store.runs()) {
+    if (run.source != kCodeCarbonSource) continue;
+    const auto [hash, name] = content_of(run.settings_json);
+    if (!hash.empty()) imported.emplace(hash, std::make_pair(run.id, name));
+  }
   for (auto& [path, f] : files) {
     ImportReport rep;
     rep.path = path;
@@ -527,15 +548,18 @@ std::vector<ImportReport> store_codecarbon_files(Store& store,
         ++rep.skip_reasons[r];
       }
     }
+    const std::string hash = content_of(f.run.settings_json).first;
     if (auto earlier = store.find_run_by_settings_hash(f.run.settings_hash)) {
       rep.already_imported = true;
       rep.run_id = earlier->id;
-    } else if (imported_now.count(f.run.settings_hash)) {
+      rep.imported_as = f.name;
+    } else if (auto it = imported.find(hash); !hash.empty() && it != imported.end()) {
       rep.already_imported = true;
-      rep.run_id = imported_now[f.run.settings_hash];
+      rep.run_id = it->second.first;
+      rep.imported_as = it->second.second;
     } else {
       rep.run_id = store.add_run_with_measurements(f.run, std::move(f.measurements));
-      imported_now[f.run.settings_hash] = rep.run_id;
+      imported.emplace(hash, std::make_pair(rep.run_id, f.name));
     }
     reports.push_back(std::move(rep));
   }

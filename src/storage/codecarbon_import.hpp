@@ -35,7 +35,8 @@ CodeCarbonFile parse_codecarbon(const std::string& text, const std::string& name
 struct ImportReport {
   std::string path;
   std::int64_t run_id = 0;        // the new run, or the earlier import of the same file
-  bool already_imported = false;  // same file name and content found; nothing stored
+  bool already_imported = false;  // the same content was imported before; nothing stored
+  std::string imported_as;        // when already_imported: the file name it was imported under
   std::size_t rows = 0;           // data rows read
   std::size_t ok = 0;             // stored with status ok
   std::size_t skipped = 0;        // stored with status skipped
@@ -50,8 +51,9 @@ std::vector<std::string> expand_csv_paths(const std::vector<std::string>& paths)
 // every problem (the first 50), so that nothing is stored from a bad input.
 std::vector<std::pair<std::string, CodeCarbonFile>> read_codecarbon_files(const std::vector<std::string>& paths);
 
-// Stores checked files: each becomes one run with one measurement per row, in its own transaction. A file
-// imported before (same name and content, also earlier in the same list) is reported and skipped.
+// Stores checked files: each becomes one run with one measurement per row, in its own transaction. A file whose
+// content was imported before (under any name, also earlier in the same list) is reported and skipped: a renamed
+// copy would count every measurement twice.
 std::vector<ImportReport> store_codecarbon_files(Store& store,
                                                  std::vector<std::pair<std::string, CodeCarbonFile>> files);
 

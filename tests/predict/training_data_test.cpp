@@ -120,5 +120,23 @@ TEST(PaperTrainingSet, ReadsKwhPerPassAsJoulesAndChecksMacs) {
   fs::remove_all(dir);
 }
 
+TEST(PaperTrainingSet, AConfigurationOnSeveralRowsIsOneRowWithTheMeanEnergy) {
+  const std::string dir = (fs::temp_directory_path() / ("dle-predict-dup-" + std::to_string(::getpid()))).string();
+  fs::create_directories(dir);
+  std::ofstream(dir + "/relu.csv") << "batch_size,input_size,cpu_energy,macs\n"
+                                      "2,100,1e-06,200\n"
+                                      "3,100,5e-07,300\n"
+                                      "2,100,2e-06,200\n"
+                                      "2,100,3e-06,200\n";
+  const auto s = load_paper_training_sets(dir).at("relu");
+  ASSERT_EQ(s.configs.size(), 2u);  // cross-validation can no longer test on a row it trained on
+  EXPECT_EQ(s.configs[0].to_string(), "relu batch_size=2 input_size=100");
+  EXPECT_DOUBLE_EQ(s.energy_j[0], 7.2);  // mean of 3.6, 7.2 and 10.8 J
+  EXPECT_EQ(s.measurements[0], 3);
+  EXPECT_DOUBLE_EQ(s.energy_j[1], 1.8);
+  EXPECT_EQ(s.measurements[1], 1);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace dle::predict

@@ -128,6 +128,14 @@ TEST(CodeCarbonImport, SecondImportOfTheSameFileStoresNothing) {
   EXPECT_FALSE(third[0].already_imported);
   EXPECT_EQ(third[0].rows, 12u);
   EXPECT_EQ(all_measurements(store).size(), 23u);
+
+  // The same content under another name is the same file: importing it would count every row twice.
+  std::filesystem::copy_file(kFixtures + "codecarbon_layers.csv", dir.file("renamed.csv"));
+  const auto fourth = import_codecarbon(store, {dir.file("renamed.csv")});
+  EXPECT_TRUE(fourth[0].already_imported);
+  EXPECT_EQ(fourth[0].run_id, first[0].run_id);
+  EXPECT_EQ(fourth[0].imported_as, "codecarbon_layers.csv");
+  EXPECT_EQ(all_measurements(store).size(), 23u);
 }
 
 TEST(CodeCarbonImport, WholeNetworkRowsMapToTorchvisionLeafModules) {
@@ -211,6 +219,22 @@ TEST(CodeCarbonImport, MissingColumnsAndEmptyFilesAreProblems) {
   const auto other = parse_codecarbon("a,b\n1,2\n", "other.csv", "2024-01-01T00:00:00Z");
   ASSERT_EQ(other.problems.size(), 3u);
   EXPECT_NE(other.problems[0].find("other.csv:1: no 'project_name' column"), std::string::npos);
+  // Two cpu_energy columns: which one is the energy? Refused, not the last one silently.
+  const auto twice = parse_codecarbon("project_name,duration,cpu_energy,cpu_energy\n", "twice.csv", "2024-01-01T00:00:00Z");
+  ASSERT_EQ(twice.problems.size(), 1u);
+  EXPECT_EQ(twice.problems[0], "twice.csv:1: column 'cpu_energy' appears twice (columns 3 and 4); keep one and import again");
+}
+
+TEST(CodeCarbonImport, AnEnergyTooLargeForJoulesIsSkippedNotStoredAsInfinity) {
+  std::string text = slurp(kFixtures + "codecarbon_layers.csv");
+  const auto header_end = text.find('\n') + 1;
+  std::string row = text.substr(header_end, text.find('\n', header_end) - header_end);
+  row.replace(row.find("0.0007268241467366"), 18, "5e307");  // finite in kWh, infinite x 3.6e6 in joules
+  const auto f = parse_codecarbon(text.substr(0, header_end) + row + "\n", "huge.csv", "2024-01-01T00:00:00Z");
+  ASSERT_TRUE(f.problems.empty());
+  ASSERT_EQ(f.measurements.size(), 1u);
+  EXPECT_EQ(f.measurements[0].status, "skipped");
+  EXPECT_EQ(f.skip_reasons[0], "cpu_energy infinite");
 }
 
 TEST(CodeCarbonImport, DirectoriesExpandToTheirCsvFilesSorted) {
