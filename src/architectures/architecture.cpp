@@ -71,8 +71,10 @@ Architecture build(const RawFile& raw, const std::string& source) {
       a.input.push_back(v);
     }
   }
-  if (!raw.has_layers || !raw.layers_is_list) {
+  if (!raw.has_layers) {
     problems.push_back("missing required field layers (a list of {type: ..., fields...})");
+  } else if (!raw.layers_is_list) {
+    problems.push_back("layers must be a list of layers, each {type: ..., fields...} (e.g. layers: [{type: relu}])");
   } else if (raw.layers.empty()) {
     problems.push_back("layers is empty: a network needs at least one layer");
   }
@@ -340,11 +342,17 @@ Architecture load_file(const std::string& path) {
 namespace dle::arch {
 Architecture resolve(const std::string& arch_name, const std::string& model_file) {
   if (!arch_name.empty() && !model_file.empty())
-    throw ConfigError("give either --arch " + arch_name + " or --model " + model_file + ", not both");
-  if (!arch_name.empty()) return zoo(arch_name);
+    throw UsageError("give either --arch " + arch_name + " or --model " + model_file + ", not both");
+  if (!arch_name.empty()) {
+    try {
+      return zoo(arch_name);
+    } catch (const ConfigError& e) {
+      throw UsageError(e.what());  // a name the flag does not take: a usage error, exit 2
+    }
+  }
   if (!model_file.empty()) return load_file(model_file);
   std::string names;
   for (const auto& n : zoo_names()) names += (names.empty() ? "" : ", ") + n;
-  throw ConfigError("no network given: pass --arch NAME (one of " + names + ") or --model FILE (.yaml or .json)");
+  throw UsageError("no network given: pass --arch NAME (one of " + names + ") or --model FILE (.yaml or .json)");
 }
 }  // namespace dle::arch

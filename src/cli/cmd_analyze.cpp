@@ -41,8 +41,9 @@ std::vector<std::string> header(bool with_type) {
   return h;
 }
 
+// A candidate that could not be fitted has no rank: "failed" (the note under the table says why).
 std::vector<std::string> row(const predict::StudyRow& r, std::size_t rank) {
-  return {std::to_string(rank),
+  return {r.error.empty() ? std::to_string(rank) : "failed",
           r.chosen ? "*" : "",
           r.spec.feature_set,
           r.spec.model_name(),
@@ -62,8 +63,6 @@ void run_analyze(const AnalyzeOptions& o) {
   const std::map<std::string, predict::TrainingSet>& sets = data.sets;
   const predict::PredictorSource& source = data.source;
   const std::vector<std::string>& notes = data.notes;
-  for (const auto& t : o.data.layers)
-    if (!sets.count(t)) throw ConfigError("--layers " + t + ": the data holds no ok " + t + " measurements");
   if (sets.empty()) throw ConfigError("no layer measurements to analyse: the data holds no ok measurements of kind layer");
   const std::string provenance = predict::energy_provenance(source);
 
@@ -82,8 +81,17 @@ void run_analyze(const AnalyzeOptions& o) {
               << " recipe's choice\n";
     for (const auto& n : notes) std::cout << "note: " << n << "\n";
   }
+  std::size_t fitted_anywhere = 0;
+  std::string why_not;  // the first failure, for the error when nothing could be fitted
   for (const auto& [type, set] : sets) {
     const predict::StudyResult result = predict::run_study(set, settings);
+    std::size_t failed = 0;
+    for (const auto& r : result.ranked)
+      if (!r.error.empty()) {
+        if (why_not.empty()) why_not = r.error;
+        ++failed;
+      }
+    fitted_anywhere += result.ranked.size() - failed;
     report::Table t(header(false));
     t.align_right({0, 5, 6, 7, 8, 9, 10});
     for (std::size_t i = 0; i < result.ranked.size(); ++i) {
@@ -107,13 +115,19 @@ void run_analyze(const AnalyzeOptions& o) {
       }
       for (const auto& r : result.ranked)
         if (r.chosen && !r.error.empty()) std::cout << "note: the recipe's model failed: " << r.error << "\n";
+      if (failed > 0)
+        std::cout << "note: " << failed << " of " << result.ranked.size()
+                  << " candidates could not be fitted and are not ranked (\"failed\")\n";
     }
-    if (!o.plots.empty()) {
+    if (!o.plots.empty() && failed < result.ranked.size()) {
       const auto files = predict::write_study_plot(result, o.plots, provenance);
       if (!csv) std::cout << "plot: " << files[0] << ", " << files[1] << " (" << result.plotted_model << ")\n";
     }
   }
   if (csv) all.write_csv(std::cout);
+  // A study in which nothing could be fitted is not a result, whatever the table shows.
+  if (fitted_anywhere == 0)
+    throw ConfigError("no candidate model could be fitted for any layer type; the first reason: " + why_not);
 }
 
 }  // namespace

@@ -125,7 +125,8 @@ void setup_collect(CLI::App& app) {
   o["--max-pass-seconds"] = sub->add_option("--max-pass-seconds", f->max_pass_seconds,
                                             "A pass longer than this ends its configuration's repeats (default 60)");
   o["--shard"] = sub->add_option("--shard", f->shard, "Collect part K of N of the plan, e.g. 2/8 (default 1/1)");
-  o["--sensor"] = sub->add_option("--sensor", f->sensor, "Energy sensor: auto, rapl, perf, nvml, estimated (default auto)");
+  o["--sensor"] =
+      sensor_choice(sub->add_option("--sensor", f->sensor, "Energy sensor: auto, rapl, perf, nvml, estimated (default auto)"));
   add_sensor_flags(*sub, f->sensor_flags);
   o["--db"] = sub->add_option("--db", f->db, "SQLite database to store measurements in (created if missing)");
   o["--dry-run"] = sub->add_flag("--dry-run", f->dry_run, "Print the plan (counts, estimated time) and exit");

@@ -67,9 +67,9 @@ void setup_estimate(CLI::App& app) {
   sub->add_option("--images", opts->images,
                   "Also report the energy for this many images (full passes plus one last, smaller pass)")
       ->check(CLI::Range(1LL, 1LL << 50));
-  sub->add_option("--carbon-intensity", opts->carbon_intensity,
-                  "Grid carbon intensity in g CO2 per kWh; adds grams of CO2")
-      ->check(CLI::Range(0.0, 1e5));
+  finite_in_range(sub->add_option("--carbon-intensity", opts->carbon_intensity,
+                                  "Grid carbon intensity in g CO2 per kWh; adds grams of CO2"),
+                  0.0, 1e5);
   sub->add_flag("--allow-missing", opts->allow_missing,
                 "Estimate the other layers when a layer type has no predictor; mark those rows 'not estimated'");
   add_format_option(*sub, opts->format, {"table", "json", "csv"});

@@ -87,11 +87,14 @@ void add_training_data_flags(CLI::App& sub, TrainingDataFlags& f, const std::str
 
 predict::DatabaseTrainingData load_training_data(const TrainingDataFlags& f, const std::string& command) {
   if (f.db.empty() && f.training_sets.empty())
-    throw ConfigError(command + " needs its training data: give --db FILE or --training-sets DIR");
+    throw UsageError(command + " needs its training data: give --db FILE or --training-sets DIR");
   if (f.training_sets.empty()) {
     const storage::Store store = storage::Store::open_existing(f.db);
-    return predict::load_training_data(
+    auto data = predict::load_training_data(
         store, {f.layers, f.include_network_layers, predict::repeat_reduction_from_string(f.repeats)});
+    for (const auto& t : f.layers)
+      if (!data.sets.count(t)) throw ConfigError("--layers " + t + ": the data holds no ok " + t + " measurements");
+    return data;
   }
   predict::DatabaseTrainingData data;
   data.sets = predict::load_paper_training_sets(f.training_sets);

@@ -70,10 +70,9 @@ void run_idle(const CLI::App& sub, const IdleOptions& o) {
 void setup_idle(CLI::App& app) {
   auto opts = std::make_shared<IdleOptions>();
   auto* sub = app.add_subcommand("idle", "Measure the idle power per domain over a number of seconds.");
-  sub->add_option("--seconds", opts->seconds, "How long to measure, in seconds (> 0)")
-      ->required()
-      ->check(CLI::Range(0.001, 86400.0));
-  sub->add_option("--sensor", opts->sensor, "Sensor: auto, rapl, perf, nvml, estimated")->capture_default_str();
+  finite_in_range(sub->add_option("--seconds", opts->seconds, "How long to measure, in seconds (> 0)")->required(),
+                  0.001, 86400.0);
+  sensor_choice(sub->add_option("--sensor", opts->sensor, "Sensor: auto, rapl, perf, nvml, estimated")->capture_default_str());
   add_format_option(*sub, opts->format, {"table", "json"});
   add_sensor_flags(*sub, opts->flags);
   sub->callback([opts, sub] { run_idle(*sub, *opts); });

@@ -196,7 +196,7 @@ void run_measure(const CLI::App& sub, const MeasureOptions& o) {
 void setup_measure(CLI::App& app) {
   auto opts = std::make_shared<MeasureOptions>();
   auto* sub = app.add_subcommand("measure", "Run a command and report its energy per domain, duration and average power.");
-  sub->add_option("--sensor", opts->sensor, "Sensor: auto, rapl, perf, nvml, estimated")->capture_default_str();
+  sensor_choice(sub->add_option("--sensor", opts->sensor, "Sensor: auto, rapl, perf, nvml, estimated")->capture_default_str());
   add_format_option(*sub, opts->format, {"table", "json"});
   require_nonempty(sub->add_option("-o,--output", opts->output, "Write the report to FILE instead of standard output"));
   add_sensor_flags(*sub, opts->flags);

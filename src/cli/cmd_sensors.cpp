@@ -1,5 +1,6 @@
 // dlenergy sensors: every backend, available or not and why, its domains, resolution and update interval.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -19,7 +20,34 @@ void add_sensor_flags(CLI::App& sub, SensorFlags& flags) {
   sub.add_option("--nvml-library", flags.nvml_library,
                  "NVML library for the nvml sensor (default libnvidia-ml.so.1; env DLENERGY_NVML_LIBRARY)");
   sub.add_option("--watts-per-core", flags.watts_per_core,
-                 "Estimated sensor: watts per busy core (default 7.5; env DLENERGY_WATTS_PER_CORE)");
+                 "Estimated sensor: watts per busy core (default 7.5; env DLENERGY_WATTS_PER_CORE)")
+      ->check(
+          [](const std::string& v) {
+            try {
+              std::size_t used = 0;
+              const double w = std::stod(v, &used);
+              if (used != v.size()) return v + " is not a number";
+              sensors::check_watts_per_core(w, "--watts-per-core");
+            } catch (const ConfigError& e) {
+              return std::string(e.what());
+            } catch (const std::exception&) {
+              return v + " is not a number";
+            }
+            return std::string();
+          },
+          "watts in (0, 1000]");
+}
+
+CLI::Option* sensor_choice(CLI::Option* option) {
+  return option->check(
+      [](const std::string& v) {
+        const auto names = sensors::sensor_names();
+        if (std::find(names.begin(), names.end(), v) != names.end()) return std::string();
+        std::string list;
+        for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+        return "unknown sensor '" + v + "'; valid names: " + list;
+      },
+      "sensor name");
 }
 
 sensors::SensorOptions sensor_options_from(const CLI::App& sub, const SensorFlags& flags) {

@@ -66,6 +66,12 @@ void add_format_option(CLI::App& sub, std::string& target, const std::vector<std
 void add_network_flags(CLI::App& sub, std::string& arch, std::string& model, long long& batch_size,
                        const std::string& batch_help);
 
+// A number flag that must be finite and within [lo, hi]: NaN and infinities are usage errors (exit 2), as is a
+// value outside the range (CLI11's own Range lets NaN through).
+CLI::Option* finite_in_range(CLI::Option* option, double lo, double hi);
+// A sensor flag: one of sensors::sensor_names() ("auto", rapl, perf, nvml, estimated), else a usage error.
+CLI::Option* sensor_choice(CLI::Option* option);
+
 // Output paths. An option given as "" is a usage error (exit 2), not a silent fall-back to a default.
 CLI::Option* require_nonempty(CLI::Option* option);
 // ConfigError when `out` (the file `out_flag` writes) is the file `in_flag` reads, by path or through a link: the

@@ -1,11 +1,14 @@
 // dlenergy: measure, learn and estimate the energy of deep-learning layers and networks.
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
+#include "report/table.hpp"
 
 namespace dle::cli {
 int exit_status = 0;
@@ -25,6 +28,19 @@ void add_network_flags(CLI::App& sub, std::string& arch, std::string& model, lon
   auto* m = sub.add_option("--model", model, "Architecture file (.yaml, .yml or .json)");
   a->excludes(m);
   sub.add_option("--batch-size", batch_size, batch_help)->capture_default_str()->check(CLI::Range(1LL, 1LL << 40));
+}
+
+CLI::Option* finite_in_range(CLI::Option* option, double lo, double hi) {
+  return option->check(
+      [lo, hi](const std::string& v) {
+        char* end = nullptr;
+        const double d = std::strtod(v.c_str(), &end);
+        if (end == v.c_str() || *end != '\0') return v + " is not a number";
+        if (!std::isfinite(d) || d < lo || d > hi)
+          return "Value " + v + " not in range " + report::fmt_sig(lo, 6) + " to " + report::fmt_sig(hi, 6);
+        return std::string();
+      },
+      "finite number in [" + report::fmt_sig(lo, 6) + ", " + report::fmt_sig(hi, 6) + "]");
 }
 
 CLI::Option* require_nonempty(CLI::Option* option) {

@@ -38,6 +38,14 @@ class ConfigError : public Error {
   std::vector<std::string> problems_;
 };
 
+// A flag missing or given in a combination that cannot work, found after parsing ("no network given"): bad input
+// like ConfigError, reported as a usage error (exit 2) like the flags CLI11 itself rejects.
+class UsageError : public ConfigError {
+ public:
+  using ConfigError::ConfigError;
+  ExitCode exit_code() const override { return ExitCode::kUsage; }
+};
+
 class SensorUnavailable : public Error {
  public:
   using Error::Error;

@@ -1,6 +1,7 @@
 #include "layers/spec_fields.hpp"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <functional>
 
@@ -9,6 +10,16 @@
 namespace dle::layers {
 
 namespace {
+
+// Integral doubles below this magnitude convert to int64 exactly and safely (2^63 would overflow).
+constexpr double kIntegerLimit = 9223372036854775808.0;
+
+// A number too large for any integer field ("1e23"), told apart from text that is not a number at all.
+bool too_large_number(const std::string& text) {
+  char* end = nullptr;
+  const double d = std::strtod(text.c_str(), &end);
+  return end != text.c_str() && *end == '\0' && std::isfinite(d) && std::fabs(d) >= kIntegerLimit;
+}
 
 bool parse_int(const std::string& text, std::int64_t& out) {
   if (text.empty()) return false;
@@ -19,7 +30,8 @@ bool parse_int(const std::string& text, std::int64_t& out) {
     // Accept integral numbers written as floats ("64.0"), as JSON writers sometimes do.
     char* fend = nullptr;
     const double d = std::strtod(text.c_str(), &fend);
-    if (fend == text.c_str() || *fend != '\0' || d != static_cast<double>(static_cast<long long>(d))) return false;
+    if (fend == text.c_str() || *fend != '\0' || !(std::fabs(d) < kIntegerLimit)) return false;  // cast is safe below
+    if (d != static_cast<double>(static_cast<long long>(d))) return false;
     out = static_cast<std::int64_t>(d);
     return true;
   }
@@ -168,9 +180,15 @@ LayerSpec make_spec(const std::string& type, const std::map<std::string, std::st
       continue;
     }
     if (!field->set(text, spec))
-      problems.push_back(where + ": field " + key + ": '" + text + "' is not " +
-                         (field->info.kind == "integer" ? "an integer" : "a " + field->info.kind));
+      problems.push_back(where + ": field " + key + ": '" + text + "' is " +
+                         (field->info.kind == "integer" && too_large_number(text)
+                              ? std::string("too large for an integer (at most 9223372036854775807)")
+                              : field->info.kind == "integer" ? "not an integer"
+                                                              : "not a " + field->info.kind));
   }
+  // MaxPool2dSpec keeps stride 0 for "not given" (PyTorch's stride=None); a file that writes 0 means no stride.
+  if (type == "maxpool2d" && values.count("stride") && std::get<MaxPool2dSpec>(spec).stride == 0)
+    problems.push_back(where + ": field stride: 0 must be >= 1 (leave stride out for the default, kernel_size)");
   for (const auto& f : e.fields)
     if (f.info.required && !values.count(f.info.name))
       problems.push_back(where + ": missing required field " + f.info.name + " (" + f.info.help + ")");

@@ -242,7 +242,7 @@ FitOutcome fit_recipe(const Recipe& recipe, const std::map<std::string, Training
   for (const auto& e : recipe.entries)
     if (!sets.count(e.type)) out.notes.push_back(e.type + ": no training rows; no predictor");
   if (out.predictors.types().empty())
-    throw FitError("the " + recipe.name + " recipe found no layer type it covers in the training data; "
+    throw ConfigError("the " + recipe.name + " recipe found no layer type it covers in the training data; "
                    "check --layers and that the database holds ok measurements of kind layer");
   source.recipe = recipe.name;
   if (source.created_at.empty()) source.created_at = sys::utc_now_iso8601();

@@ -110,9 +110,38 @@ TEST(ArchitectureFile, UnknownTopLevelKeyAndMissingLayers) {
   }
 }
 
+// Each text names the layer, the field and the value, and says what is wrong with it (not something else).
+TEST(ArchitectureFile, ValuesThatLookValidButAreNotNameTheRealProblem) {
+  const auto only_problem = [](const std::string& yaml) {
+    try {
+      parse_yaml(yaml, "x.yaml");
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.problems().size(), 1u) << e.what();
+      return e.problems().front();
+    }
+    ADD_FAILURE() << yaml << " was accepted";
+    return std::string();
+  };
+  // An explicit stride of 0 is not "the default": MaxPool2d keeps 0 internally for a stride left out.
+  EXPECT_EQ(only_problem("input: [3, 8, 8]\nlayers:\n  - {type: maxpool2d, kernel_size: 2, stride: 0}\n"),
+            "x.yaml: layer 0 (maxpool2d): field stride: 0 must be >= 1 (leave stride out for the default, kernel_size)");
+  EXPECT_EQ(only_problem("input: [3, 8, 8]\nlayers:\n  - {type: conv2d, in_channels: 3, out_channels: 1e23, "
+                         "kernel_size: 3}\n"),
+            "x.yaml: layer 0 (conv2d): field out_channels: '1e23' is too large for an integer (at most "
+            "9223372036854775807)");
+  EXPECT_EQ(only_problem("input: [3, 8, 8]\nlayers:\n  - {type: conv2d, in_channels: 3, out_channels: 2.5, "
+                         "kernel_size: 3}\n"),
+            "x.yaml: layer 0 (conv2d): field out_channels: '2.5' is not an integer");
+  EXPECT_EQ(only_problem("input: [4]\nlayers: relu\n"),
+            "x.yaml: layers must be a list of layers, each {type: ..., fields...} (e.g. layers: [{type: relu}])");
+  // Left out, the stride is the kernel size, as in PyTorch.
+  const auto a = parse_yaml("input: [3, 8, 8]\nlayers:\n  - {type: maxpool2d, kernel_size: 2}\n", "y.yaml");
+  EXPECT_EQ(infer(a, 1).layers.front().output, (layers::Shape{3, 4, 4}));
+}
+
 TEST(Resolve, ExactlyOneSourceOfNetwork) {
-  EXPECT_THROW(resolve("", ""), ConfigError);
-  EXPECT_THROW(resolve("vgg16", "x.yaml"), ConfigError);
+  EXPECT_THROW(resolve("", ""), UsageError);  // exit code 2, like a flag CLI11 rejects
+  EXPECT_THROW(resolve("vgg16", "x.yaml"), UsageError);
   EXPECT_EQ(resolve("vgg16", "").name, "vgg16");
 }
 

@@ -76,7 +76,7 @@ TEST(InspectCli, BadFilesExitNonZeroNamingLayerAndField) {
 
 TEST(InspectCli, BadFlagsAndNames) {
   auto r = run_cli("inspect --arch resnet");
-  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown built-in architecture 'resnet'"), std::string::npos);
   r = run_cli("inspect --arch vgg16 --batch-size 0");
   EXPECT_EQ(r.exit_code, 2);
@@ -84,7 +84,7 @@ TEST(InspectCli, BadFlagsAndNames) {
   r = run_cli("inspect --arch vgg16 --format xml");
   EXPECT_EQ(r.exit_code, 2);
   r = run_cli("inspect");
-  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no network given"), std::string::npos);
   r = run_cli("frobnicate");
   EXPECT_EQ(r.exit_code, 2);

@@ -119,10 +119,49 @@ TEST_F(PredictCli, PlotsArePngAndSvg) {
 TEST_F(PredictCli, BadInputsGiveTheirExitCodes) {
   EXPECT_EQ(run_cli("fit --db " + (dir_ / "missing.sqlite").string() + " --out x.json").exit_code, 6);
   EXPECT_EQ(run_cli("fit --db " + db_ + " --out " + (dir_ / "x.json").string() + " --layers dropout").exit_code, 3);
-  EXPECT_EQ(run_cli("fit --out x.json").exit_code, 3);
+  EXPECT_EQ(run_cli("fit --out x.json").exit_code, 2);  // no --db or --training-sets: a usage error
   EXPECT_EQ(run_cli("fit --db " + db_ + " --recipe fancy --out x.json").exit_code, 2);
-  // No ok conv2d rows in the database.
+  // No ok conv2d rows in the database: no data is bad input (3), for fit as for analyze.
   EXPECT_EQ(run_cli("analyze --db " + db_ + " --layers conv2d").exit_code, 3);
+  const auto no_conv = run_cli("fit --db " + db_ + " --layers conv2d --out " + (dir_ / "x.json").string());
+  EXPECT_EQ(no_conv.exit_code, 3);
+  EXPECT_NE(no_conv.err.find("--layers conv2d: the data holds no ok conv2d measurements"), std::string::npos)
+      << no_conv.err;
+  EXPECT_FALSE(fs::exists(dir_ / "x.json"));
+}
+
+TEST_F(PredictCli, AStudyInWhichNothingCouldBeFittedIsAnErrorAndFailuresAreNotRanked) {
+  // Three configurations: a 70/20/10 split leaves too few rows for any candidate.
+  storage::Store store = storage::Store::open_existing(db_);
+  const std::string tiny = (dir_ / "tiny.sqlite").string();
+  {
+    storage::Store t = storage::Store::open(tiny);
+    storage::RunRecord run;
+    run.source = "dlenergy collect";
+    run.sensor = "estimated";
+    run.estimated = true;
+    const auto id = t.add_run(run);
+    storage::MeasurementFilter f;
+    auto ms = store.measurements(f);
+    ms.resize(3);
+    for (auto& m : ms) {
+      m.run_id = id;
+      t.add_measurement(m);
+    }
+  }
+  const auto r = run_cli("analyze --db " + tiny);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("no candidate model could be fitted for any layer type; the first reason: relu: "),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out.find("\n   1  "), std::string::npos) << r.out;  // no rank 1 among failures
+  EXPECT_NE(r.out.find("\nfailed  "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("candidates could not be fitted and are not ranked"), std::string::npos) << r.out;
+
+  // With enough data, the failed ones (if any) are still listed without a rank and the others ranked from 1.
+  const auto ok = run_cli("analyze --db " + db_ + " --top 1");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("\n   1  "), std::string::npos) << ok.out;
 }
 
 TEST(PredictCliPaper, FitPaperRecipeFromTrainingSets) {

@@ -217,16 +217,23 @@ TEST_F(Cli, IdleNeedsPositiveSeconds) {
   EXPECT_EQ(run("idle --sensor estimated").exit_code, 2);
 }
 
-TEST_F(Cli, UnknownSensorAndBadWattsAreConfigErrors) {
+// A bad flag is a usage error (2); a bad environment variable is bad input (3).
+TEST_F(Cli, UnknownSensorAndBadWattsAreUsageOrConfigErrors) {
   Result r = run("measure --sensor rpal -- true");
-  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown sensor 'rpal'; valid names: auto, rapl, perf, nvml, estimated"), std::string::npos) << r.err;
   r = run("sensors", "DLENERGY_WATTS_PER_CORE=lots");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("DLENERGY_WATTS_PER_CORE='lots' is not a number of watts per core"), std::string::npos) << r.err;
   r = run("sensors --watts-per-core -2");
-  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--watts-per-core = -2 is not a plausible power per busy core"), std::string::npos) << r.err;
+  r = run("idle --seconds nan --sensor estimated");  // NaN is not inside any range
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--seconds: Value nan not in range 0.001 to 86400"), std::string::npos) << r.err;
+  r = run("idle --seconds 1 --sensor bogus");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown sensor 'bogus'"), std::string::npos) << r.err;
 }
 
 TEST_F(Cli, FlagsOverrideTheEnvironment) {
