@@ -287,6 +287,14 @@ double Estimator::checked_j(const Slot& slot, std::int64_t batch, double j) cons
                  "); it cannot be used for this layer: refit it on data that covers such layers");
 }
 
+// Each layer's energy is finite (checked_j), but their sum, or a sum over many passes, can still overflow.
+double Estimator::checked_total_j(double j, std::int64_t batch, const char* what) const {
+  if (std::isfinite(j)) return j;
+  throw FitError(name_ + " at batch size " + std::to_string(batch) + ": " + what +
+                 " is too large to represent (each layer's prediction is finite, their sum is not); the predictors "
+                 "give absurd energies for these layers: refit them on data that covers such layers");
+}
+
 double Estimator::energy_j(std::int64_t batch) const {
   if (batch < 1) throw ConfigError("batch size " + std::to_string(batch) + " must be >= 1");
   double total = 0.0;
@@ -295,7 +303,7 @@ double Estimator::energy_j(std::int64_t batch) const {
     // A model extrapolating below zero predicts no energy, never a negative one (estimate() says so per row).
     total += slot.uses * (j > 0.0 ? j : 0.0);
   }
-  return total;
+  return checked_total_j(total, batch, "the predicted energy of one pass");
 }
 
 std::vector<double> Estimator::energies_j(const std::vector<std::int64_t>& batches) const {
@@ -384,6 +392,7 @@ EstimateResult Estimator::estimate(std::int64_t batch, const EstimateOptions& op
     r.energy_j += e.energy_j;
     r.macs += e.macs;
   }
+  checked_total_j(r.energy_j, batch, "the predicted energy of one pass");
   for (auto& e : r.layers) e.share = r.energy_j > 0.0 ? e.energy_j / r.energy_j : 0.0;
   r.energy_wh = units::j_to_wh(r.energy_j);
   if (options.carbon_g_per_kwh) {
@@ -397,6 +406,7 @@ EstimateResult Estimator::estimate(std::int64_t batch, const EstimateOptions& op
     im.last_batch = options.images % batch;
     im.passes = im.full_passes + (im.last_batch > 0 ? 1 : 0);
     im.energy_j = static_cast<double>(im.full_passes) * r.energy_j + (im.last_batch > 0 ? energy_j(im.last_batch) : 0.0);
+    checked_total_j(im.energy_j, batch, ("the predicted energy of " + std::to_string(im.images) + " images").c_str());
     im.energy_wh = units::j_to_wh(im.energy_j);
     if (options.carbon_g_per_kwh) im.co2_g = units::co2_grams(im.energy_j, *options.carbon_g_per_kwh);
     r.images = im;

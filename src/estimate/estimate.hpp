@@ -160,6 +160,8 @@ class Estimator {
   double predict_slot(const Slot& slot, std::int64_t batch) const;
   // FitError for a non-finite prediction (a predictor file that cannot describe this layer).
   double checked_j(const Slot& slot, std::int64_t batch, double j) const;
+  // j when finite, else a FitError naming the network, the batch size and `what` overflowed (a sum of finite rows).
+  double checked_total_j(double j, std::int64_t batch, const char* what) const;
 
   const predict::PredictorSet* predictors_;
   std::string name_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -428,6 +430,34 @@ TEST(Estimator, ANonFinitePredictionIsAFitError) {
     EXPECT_NE(std::string(e.what()).find("the conv2d predictor gives inf J for conv2d batch_size=1"), std::string::npos)
         << e.what();
   }
+}
+
+TEST(Estimator, FiniteLayersWhoseSumOverflowsAreAFitErrorNotAnInfiniteTotal) {
+  auto predictors = testing::mac_predictors();
+  // 5e302 J per element: every ReLU row is finite (the largest, 193,600 elements, 9.7e307 J; a double holds up to
+  // 1.8e308), their sum over AlexNet's 493,184 ReLU elements (2.5e308 J) is not.
+  predictors.put("relu", std::make_shared<const predict::LayerPredictor>(
+                             predict::LayerPredictor::linear("relu", {"macs"}, {5e302}, 0.0)));
+  const Estimator est(arch::zoo("alexnet"), predictors);
+  for (const auto& run : {std::function<void()>([&] { est.estimate(1); }), std::function<void()>([&] { est.energy_j(1); })}) {
+    try {
+      run();
+      ADD_FAILURE() << "expected FitError";
+    } catch (const FitError& e) {
+      EXPECT_NE(std::string(e.what()).find("alexnet at batch size 1: the predicted energy of one pass is too large to "
+                                           "represent"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  // Finite per pass, infinite over many images: the images' total is checked too.
+  predictors.put("relu", std::make_shared<const predict::LayerPredictor>(
+                             predict::LayerPredictor::linear("relu", {"macs"}, {1e290}, 0.0)));
+  const Estimator many(arch::zoo("alexnet"), predictors);
+  EstimateOptions options;
+  options.images = 1LL << 50;
+  EXPECT_THROW(many.estimate(1, options), FitError);
+  EXPECT_TRUE(std::isfinite(many.estimate(1).energy_j));
 }
 
 }  // namespace
