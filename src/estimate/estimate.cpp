@@ -158,6 +158,10 @@ void Estimator::prepare(const arch::InferredArchitecture& inferred, bool allow_m
     if (std::find(missing_types_.begin(), missing_types_.end(), type) == missing_types_.end())
       missing_types_.push_back(type);
   std::sort(missing_types_.begin(), missing_types_.end());
+  // Predictors without training ranges cannot say when they extrapolate: say that once, not nothing.
+  for (std::size_t kind = 0; kind < std::variant_size_v<layers::LayerSpec>; ++kind)
+    if (predictor_of[kind] && predictor_of[kind]->state().training.feature_ranges.empty())
+      unranged_types_ += (unranged_types_.empty() ? "" : ", ") + layers::type_names()[kind];
   if (!missing_types_.empty() && !allow_missing) {
     std::vector<std::string> problems = unrepresentable;
     for (const auto& [type, idx] : missing) {
@@ -377,6 +381,11 @@ EstimateResult Estimator::estimate(std::int64_t batch, const EstimateOptions& op
                          (n == 1 ? " layer" : " layers") + " at batch size " + std::to_string(batch) +
                          " (its fitted intercept is below zero and these layers are small); counted as 0 J, so the "
                          "total may be low by their true energy");
+  if (!unranged_types_.empty())
+    r.warnings.push_back(name_ + ": the predictors for " + unranged_types_ +
+                         " record no training ranges (a predictor file written before dlenergy recorded them, or by "
+                         "hand), so their rows cannot be checked for extrapolation; refit with `dlenergy fit` to "
+                         "record them");
   if (n_extrapolated) {
     const bool one = n_extrapolated == 1;
     r.warnings.push_back(name_ + ": " + std::to_string(n_extrapolated) +

@@ -168,6 +168,7 @@ class Estimator {
   std::vector<Layer> layers_;
   std::vector<Slot> slots_;
   std::vector<std::string> missing_types_;
+  std::string unranged_types_;  // "conv2d, relu": predicted types whose predictors record no training ranges
 };
 
 // One-shot: the same result as Estimator(inferred, predictors, options.allow_missing).estimate(inferred.batch,

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -196,11 +197,27 @@ class Reader {
         }
       }
     }
+    std::optional<LayerPredictor> built;
     try {
-      return LayerPredictor(std::move(s));
+      built.emplace(std::move(s));
     } catch (const ConfigError& e) {
       fail(where, std::string("is inconsistent: ") + e.what());
     }
+    // The fields the writer derives from the model must agree with it: a file edited in one place and not the
+    // other describes two different models, and the reader will not guess which one was meant.
+    const auto& spec = built->state().spec;
+    if (m.contains("kind") && !(m["kind"].is_string() && m["kind"].get<std::string>() == spec.model_name()))
+      fail(mw + ".kind", "is " + m["kind"].dump() + " but the model's fields describe \"" + spec.model_name() + "\"");
+    const json& poly = at(m, "polynomial", mw);
+    const int degree = spec.polynomial == Polynomial::kNone ? 1 : 2;
+    if (poly.contains("degree") && !(poly["degree"].is_number_integer() && poly["degree"].get<int>() == degree))
+      fail(mw + ".polynomial.degree", "is " + poly["degree"].dump() + " but expansion \"" +
+                                          to_string(spec.polynomial) + "\" has degree " + std::to_string(degree));
+    if (j.contains("expanded_features") && texts(j, "expanded_features", where) != built->expanded_features())
+      fail(where + ".expanded_features", "does not match features and model.polynomial (expected " +
+                                             std::to_string(built->expanded_features().size()) + " names: " +
+                                             json(built->expanded_features()).dump() + ")");
+    return std::move(*built);
   }
 
  private:
@@ -349,7 +366,8 @@ PredictorSet PredictorSet::parse(const std::string& text, const std::string& ori
   s.description = r.text(src, "description", "source");
   s.cpu_model = r.text(src, "cpu_model", "source");
   const json& cores = r.at(src, "cores", "source");
-  if (!cores.is_number_integer()) r.fail("source.cores", "must be an integer");
+  if (!cores.is_number_integer() || cores.get<long long>() < 0 || cores.get<long long>() > 1000000)
+    r.fail("source.cores", "must be a whole number of cores >= 0 (0 = unknown)");
   s.cores = cores.get<int>();
   s.sensor = r.text(src, "sensor", "source");
   s.estimated = r.boolean(src, "estimated", "source");

@@ -356,8 +356,13 @@ TEST(Estimator, APredictorBelowZeroCountsAsZeroWithANoteAndAWarning) {
   EXPECT_EQ(r.layers[17].status, LayerStatus::kPredicted);
   EXPECT_NE(r.layers[17].note.find("counted as 0 J"), std::string::npos) << r.layers[17].note;
   EXPECT_NEAR(r.layers[1].energy_j, 193600 * 1e-9 - 1e-4, 1e-15);  // positive: kept
-  ASSERT_EQ(r.warnings.size(), 1u);
+  ASSERT_EQ(r.warnings.size(), 2u);
   EXPECT_NE(r.warnings[0].find("relu predictor gives a negative energy for 5 layers"), std::string::npos) << r.warnings[0];
+  // The synthetic predictors record no training ranges: the estimate says it cannot check for extrapolation.
+  EXPECT_EQ(r.warnings[1],
+            "alexnet: the predictors for conv2d, maxpool2d, linear, relu record no training ranges (a predictor file "
+            "written before dlenergy recorded them, or by hand), so their rows cannot be checked for extrapolation; "
+            "refit with `dlenergy fit` to record them");
   EXPECT_NEAR(est.energy_j(1), r.energy_j, 1e-15);
   for (const auto& l : r.layers) EXPECT_GE(l.energy_j, 0.0);
 }
@@ -381,8 +386,11 @@ TEST(Estimator, LayersOutsideTheTrainingRangesAreMarkedExtrapolated) {
     int marked = 0;
     for (const auto& l : r.layers) marked += l.extrapolated;
     EXPECT_EQ(marked, 5);
-    ASSERT_EQ(r.warnings.size(), 1u);
-    EXPECT_EQ(r.warnings[0],
+    ASSERT_EQ(r.warnings.size(), 2u);
+    EXPECT_EQ(r.warnings[0].rfind("alexnet: the predictors for conv2d, maxpool2d, linear record no training ranges", 0),
+              0u)  // relu's has ranges now
+        << r.warnings[0];
+    EXPECT_EQ(r.warnings[1],
               "alexnet: 5 layers lie outside the ranges their predictors were trained on at batch size 1 (layers "
               "7, 9, 11, 17, 20): their energies are extrapolations; the rows' notes say which feature");
   }

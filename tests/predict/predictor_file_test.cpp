@@ -154,6 +154,19 @@ TEST(PredictorFile, CorruptedOrWrongVersionIsRejectedWithTheReason) {
   j = nlohmann::json::parse(good);
   j["predictors"]["maxpool2d"]["training"]["feature_ranges"].erase(0);
   expect_fit_error(j.dump(), "training ranges for");
+  // Fields the writer derives from the model must agree with it: an edit in one place is not guessed at.
+  j = nlohmann::json::parse(good);
+  j["predictors"]["conv2d"]["model"]["kind"] = "bogus";
+  expect_fit_error(j.dump(), "predictors.conv2d.model.kind is \"bogus\" but the model's fields describe \"linear\"");
+  j = nlohmann::json::parse(good);
+  j["predictors"]["maxpool2d"]["model"]["polynomial"]["degree"] = 3;
+  expect_fit_error(j.dump(), "predictors.maxpool2d.model.polynomial.degree is 3 but expansion \"interaction\" has degree 2");
+  j = nlohmann::json::parse(good);
+  j["predictors"]["maxpool2d"]["expanded_features"].erase(0);
+  expect_fit_error(j.dump(), "predictors.maxpool2d.expanded_features does not match features and model.polynomial");
+  j = nlohmann::json::parse(good);
+  j["source"]["cores"] = -2;
+  expect_fit_error(j.dump(), "source.cores must be a whole number of cores >= 0 (0 = unknown)");
 }
 
 ValidationRecord validation_record(const std::string& description) {
