@@ -2,9 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "core/checked_int.hpp"
@@ -30,6 +33,7 @@ struct RawLayer {
 };
 struct RawFile {
   std::string name;
+  bool name_is_text = true;
   bool has_input = false;
   std::vector<std::string> input;  // dimension texts
   bool input_is_list = true;
@@ -37,6 +41,7 @@ struct RawFile {
   bool layers_is_list = true;
   std::vector<RawLayer> layers;
   std::vector<std::string> unknown_keys;
+  std::vector<std::string> duplicate_keys;  // "top level: layers", "layer 2: kernel_size": which value was meant?
 };
 
 bool to_dim(const std::string& text, std::int64_t& out) {
@@ -57,6 +62,12 @@ Architecture build(const RawFile& raw, const std::string& source) {
   a.name = raw.name;
   for (const auto& k : raw.unknown_keys)
     problems.push_back("unknown top-level key '" + k + "'; valid keys: name, input, layers");
+  for (const auto& k : raw.duplicate_keys)
+    problems.push_back(k + " is given twice; keep one (which value was meant is not guessed)");
+  const bool control = std::any_of(raw.name.begin(), raw.name.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  if (!raw.name_is_text || control)
+    problems.push_back("name must be one line of text (it heads every report), e.g. name: my-net");
   if (!raw.has_input) {
     problems.push_back("missing required field input (the per-sample input shape, e.g. input: [3, 224, 224])");
   } else if (!raw.input_is_list || raw.input.empty() || raw.input.size() > 3 || raw.input.size() == 2) {
@@ -111,6 +122,12 @@ Architecture build(const RawFile& raw, const std::string& source) {
     a.name = base.substr(0, base.find('.'));
   }
   return a;
+}
+
+// Records `key` in `seen`; a second time, adds "<where>: <key>" to `duplicates`.
+void note_key(std::set<std::string>& seen, const std::string& key, const std::string& where,
+              std::vector<std::string>& duplicates) {
+  if (!seen.insert(key).second) duplicates.push_back(where + " key '" + key + "'");
 }
 
 std::string yaml_scalar(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : std::string("<not a scalar>"); }
@@ -249,11 +266,14 @@ Architecture parse_yaml(const std::string& text, const std::string& source) {
   }
   if (!root.IsMap()) throw ConfigError(source + ": expected a YAML map with keys name, input, layers");
   RawFile raw;
+  std::set<std::string> top;
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
     const YAML::Node& v = kv.second;
+    note_key(top, key, "top-level", raw.duplicate_keys);
     if (key == "name") {
       raw.name = yaml_scalar(v);
+      raw.name_is_text = v.IsScalar();
     } else if (key == "input" || key == "input_shape") {
       raw.has_input = true;
       raw.input_is_list = v.IsSequence();
@@ -266,9 +286,11 @@ Architecture parse_yaml(const std::string& text, const std::string& source) {
         for (const auto& l : v) {
           RawLayer rl;
           rl.is_map = l.IsMap();
+          std::set<std::string> seen;
           if (l.IsMap())
             for (const auto& f : l) {
               const std::string fk = f.first.as<std::string>();
+              note_key(seen, fk, "layer " + std::to_string(raw.layers.size()), raw.duplicate_keys);
               if (fk == "type")
                 rl.type = yaml_scalar(f.second);
               else
@@ -285,17 +307,36 @@ Architecture parse_yaml(const std::string& text, const std::string& source) {
 
 Architecture parse_json(const std::string& text, const std::string& source) {
   nlohmann::json root;
+  RawFile raw;
+  // nlohmann::json keeps the last of two equal keys; its parser callback sees both, object by object.
+  std::vector<std::set<std::string>> open_objects;
+  std::size_t layer_objects = 0;  // objects opened inside "layers", to name the layer of a duplicate
+  const auto callback = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    if (event == E::object_start) {
+      open_objects.emplace_back();
+      if (depth == 2) ++layer_objects;  // {"layers": [ {...} ]}: a layer object opens at depth 2
+    } else if (event == E::object_end && !open_objects.empty()) {
+      open_objects.pop_back();
+    } else if (event == E::key && !open_objects.empty()) {
+      const std::string where = open_objects.size() == 1 ? "top-level"
+                                : depth == 3 && layer_objects > 0 ? "layer " + std::to_string(layer_objects - 1)
+                                                                  : "nested";
+      note_key(open_objects.back(), parsed.get<std::string>(), where, raw.duplicate_keys);
+    }
+    return true;
+  };
   try {
-    root = nlohmann::json::parse(text);
+    root = nlohmann::json::parse(text, callback);
   } catch (const nlohmann::json::parse_error& e) {
     throw ConfigError(source + ": malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
   }
   if (!root.is_object()) throw ConfigError(source + ": expected a JSON object with keys name, input, layers");
-  RawFile raw;
   for (auto it = root.begin(); it != root.end(); ++it) {
     const auto& v = it.value();
     if (it.key() == "name") {
       raw.name = json_scalar(v);
+      raw.name_is_text = v.is_string() || v.is_number();
     } else if (it.key() == "input" || it.key() == "input_shape") {
       raw.has_input = true;
       raw.input_is_list = v.is_array();
@@ -325,6 +366,9 @@ Architecture parse_json(const std::string& text, const std::string& source) {
 }
 
 Architecture load_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError("architecture file '" + path + "' is a directory; give a .yaml, .yml or .json file (--model FILE)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError("cannot open architecture file '" + path + "': check the path (--model FILE)");
   std::stringstream buf;

@@ -1,5 +1,6 @@
 // dlenergy validate: predicted vs measured energy of whole networks and of their layers measured alone.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -93,7 +94,18 @@ void setup_validate(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--record", opts->record,
                   "Store the whole-network result (overall and per batch-size range) in the predictor file under this "
-                  "description, replacing an earlier record of the same description; `estimate` then reports it");
+                  "description, replacing an earlier record of the same description; `estimate` then reports it")
+      ->check(
+          [](const std::string& v) {
+            const bool control = std::any_of(v.begin(), v.end(), [](char c) {
+              return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+            });
+            if (v.find_first_not_of(' ') == std::string::npos)
+              return std::string("an empty description; say which measurements these are, e.g. \"my runs, 2026\"");
+            if (control) return std::string("the description must be one line of text (estimate prints it on one line)");
+            return std::string();
+          },
+          "one line of text");
   sub->callback([opts] { run_validate(*opts); });
 }
 

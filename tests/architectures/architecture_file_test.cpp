@@ -134,6 +134,30 @@ TEST(ArchitectureFile, ValuesThatLookValidButAreNotNameTheRealProblem) {
             "x.yaml: layer 0 (conv2d): field out_channels: '2.5' is not an integer");
   EXPECT_EQ(only_problem("input: [4]\nlayers: relu\n"),
             "x.yaml: layers must be a list of layers, each {type: ..., fields...} (e.g. layers: [{type: relu}])");
+  // Keys given twice: which value was meant is not guessed (nlohmann::json and yaml-cpp would keep one silently).
+  EXPECT_EQ(only_problem("input: [3, 8, 8]\nlayers:\n  - {type: relu}\n  - {type: maxpool2d, kernel_size: 2, "
+                         "kernel_size: 3}\n"),
+            "x.yaml: layer 1 key 'kernel_size' is given twice; keep one (which value was meant is not guessed)");
+  try {
+    parse_json(R"({"input": [3, 8, 8], "layers": [{"type": "relu"}], "layers": [{"type": "tanh"}]})", "d.json");
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.problems().front(),
+              "d.json: top-level key 'layers' is given twice; keep one (which value was meant is not guessed)");
+  }
+  try {
+    parse_json(R"({"input": [3, 8, 8], "layers": [{"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2,
+               "kernel_size": 3}]})", "d.json");
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.problems().front(),
+              "d.json: layer 1 key 'kernel_size' is given twice; keep one (which value was meant is not guessed)");
+  }
+  // The name heads every report (and a comment line of CSV output): one line of text.
+  EXPECT_EQ(only_problem("name: \"a\\nb\"\ninput: [4]\nlayers: [{type: relu}]\n"),
+            "x.yaml: name must be one line of text (it heads every report), e.g. name: my-net");
+  EXPECT_EQ(only_problem("name: [a, b]\ninput: [4]\nlayers: [{type: relu}]\n"),
+            "x.yaml: name must be one line of text (it heads every report), e.g. name: my-net");
   // Left out, the stride is the kernel size, as in PyTorch.
   const auto a = parse_yaml("input: [3, 8, 8]\nlayers:\n  - {type: maxpool2d, kernel_size: 2}\n", "y.yaml");
   EXPECT_EQ(infer(a, 1).layers.front().output, (layers::Shape{3, 4, 4}));

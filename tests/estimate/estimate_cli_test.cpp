@@ -239,6 +239,14 @@ TEST_F(EstimateCli, ValidateRecordsItsResultAndEstimateReportsIt) {
   fixture::write_hand_made_db(db);
   const std::string file = (dir_ / "p.json").string();
   fs::copy_file(kFixtures + "/mac_predictors.json", file);
+  // A description the reports cannot print on one line, or none at all, is refused before anything is written.
+  const auto written = fs::last_write_time(file);
+  for (const std::string bad : {"''", "'two\nlines'", "'   '"}) {
+    const CommandResult r = run("validate --db " + db + " --predictors " + file + " --record " + bad);
+    EXPECT_EQ(r.rc, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("--record: "), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(fs::last_write_time(file), written);
   const CommandResult v = run("validate --db " + db + " --predictors " + file + " --record 'hand-made networks'");
   ASSERT_EQ(v.rc, 0) << v.err;
   EXPECT_NE(v.err.find("recorded validation 'hand-made networks' (3 networks) in " + file), std::string::npos) << v.err;
