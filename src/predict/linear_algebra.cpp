@@ -129,7 +129,9 @@ LeastSquaresSolution least_squares(const Matrix& x, const std::vector<double>& y
   }
   out.intercept = options.intercept ? y_mean - dot : 0.0;
   for (double c : out.coefficients)
-    if (!std::isfinite(c)) throw FitError("least squares produced a non-finite coefficient: check the training data for infinities or NaN");
+    if (!std::isfinite(c))
+      throw FitError("least squares produced a non-finite coefficient: check the training data for infinities, NaN "
+                     "or energies too small or too large to be measurements");
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/errors.hpp"
+#include "report/table.hpp"
 
 namespace dle::predict {
 
@@ -206,7 +207,8 @@ LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spe
       if (!(y > 0.0)) ++bad;
     if (bad)
       throw FitError(type + ": " + std::to_string(bad) + " training energies are <= 0 J; the " +
-                     to_string(spec.criterion) + " criterion needs positive energies (drop those rows or use absolute)");
+                     to_string(spec.criterion) + " criterion needs positive energies: drop those rows (they are not "
+                     "measurements of the layer's energy)");
   }
   if (spec.criterion == Criterion::kRelative) {
     weights.resize(n);
@@ -225,7 +227,15 @@ LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spe
     for (auto& y : target) y = (y - s.target_min) / range;
   }
 
-  const LeastSquaresSolution sol = least_squares(z, target, weights, {spec.intercept, spec.nonnegative});
+  LeastSquaresSolution sol;
+  try {
+    sol = least_squares(z, target, weights, {spec.intercept, spec.nonnegative});
+  } catch (const FitError& e) {
+    const auto [lo, hi] = std::minmax_element(energy_j.begin(), energy_j.end());
+    throw FitError(type + ": " + e.what() + " (" + spec.describe() + "; training energies " +
+                   (energy_j.empty() ? std::string("none") : report::fmt_sig(*lo, 4) + " to " + report::fmt_sig(*hi, 4) + " J") +
+                   ")");
+  }
   s.coefficients = sol.coefficients;
   s.intercept = sol.intercept;
   s.training.rows = n;

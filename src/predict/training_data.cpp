@@ -232,6 +232,10 @@ TrainingSet load_paper_training_set(const std::string& csv_path, const std::stri
     if (!parse_double(f[energy_col], kwh)) {
       problems.push_back(where + ": cpu_energy '" + f[energy_col] + "' is not a number");
       ok = false;
+    } else if (!(kwh > 0.0) || !std::isfinite(units::kwh_to_j(kwh))) {
+      problems.push_back(where + ": cpu_energy " + f[energy_col] +
+                         " kWh is not a positive energy per pass in joules; remove the row");
+      ok = false;
     }
     if (!parse_double(f[macs_col], macs)) {
       problems.push_back(where + ": macs '" + f[macs_col] + "' is not a number");

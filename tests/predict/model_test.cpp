@@ -227,6 +227,17 @@ TEST(Model, DataThatCannotSupportTheModelIsAFitError) {
   } catch (const FitError& e) {
     EXPECT_NE(std::string(e.what()).find("<= 0 J"), std::string::npos) << e.what();
   }
+  // Energies of 1e-295 J: the relative criterion's weights (1 / energy) overflow. The error names the type, the
+  // model and the energies, so the user can see which data is at fault.
+  auto tiny = target(g, [](double a, double b) { return (a + b) * 1e-295; });
+  try {
+    LayerPredictor::fit("relu", spec("base", Criterion::kRelative), g, tiny);
+    FAIL() << "fitted";
+  } catch (const FitError& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.rfind("relu: least squares produced a non-finite coefficient", 0), 0u) << m;
+    EXPECT_NE(m.find("training energies 2e-295 to "), std::string::npos) << m;
+  }
   auto s = spec("base", Criterion::kLog);
   s.minmax_target = true;
   EXPECT_THROW(s.validate(), ConfigError);

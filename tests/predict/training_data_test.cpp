@@ -135,6 +135,17 @@ TEST(PaperTrainingSet, AConfigurationOnSeveralRowsIsOneRowWithTheMeanEnergy) {
   EXPECT_EQ(s.measurements[0], 3);
   EXPECT_DOUBLE_EQ(s.energy_j[1], 1.8);
   EXPECT_EQ(s.measurements[1], 1);
+  // An energy that is no measurement (zero, negative) is named with its line, not left for the fit to trip on.
+  std::ofstream(dir + "/relu.csv") << "batch_size,input_size,cpu_energy,macs\n2,100,0,200\n3,100,-1e-6,300\n";
+  try {
+    load_paper_training_sets(dir);
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.problems().size(), 2u);
+    EXPECT_EQ(e.problems()[0], dir + "/relu.csv:2: cpu_energy 0 kWh is not a positive energy per pass in joules; "
+                                     "remove the row");
+    EXPECT_NE(e.problems()[1].find("relu.csv:3: cpu_energy -1e-6 kWh"), std::string::npos) << e.problems()[1];
+  }
   fs::remove_all(dir);
 }
 
