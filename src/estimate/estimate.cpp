@@ -173,7 +173,8 @@ void Estimator::prepare(const arch::InferredArchitecture& inferred, bool allow_m
                               ? std::string()
                               : "; " + type + " has no measurement schema, so no predictor file can cover it yet"));
     }
-    problems.push_back("the predictors cover: " + join(predictors_->types()) +
+    problems.push_back((predictors_->types().empty() ? std::string("the predictor file holds no predictors")
+                                                     : "the predictors cover: " + join(predictors_->types())) +
                        "; use predictors that cover these types, or pass --allow-missing to estimate the other "
                        "layers and mark these 'not estimated'");
     throw ConfigError(problems);

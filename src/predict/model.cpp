@@ -123,8 +123,14 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
     problems.push_back(where + ": the standard scaler needs " + std::to_string(expanded) +
                        " means and scales, found " + std::to_string(state_.scaler_mean.size()) + " and " +
                        std::to_string(state_.scaler_scale.size()));
-  for (double s : state_.scaler_scale)
-    if (!(s > 0.0) || !std::isfinite(s)) problems.push_back(where + ": scaler scale " + std::to_string(s) + " must be > 0");
+  std::string bad_scales;  // "0 (0), 3 (-1)": index (value) of each scale that is not a positive number
+  for (std::size_t i = 0; i < state_.scaler_scale.size(); ++i) {
+    const double s = state_.scaler_scale[i];
+    if (!(s > 0.0) || !std::isfinite(s))
+      bad_scales += (bad_scales.empty() ? "" : ", ") + std::to_string(i) + " (" + report::fmt_sig(s, 4) + ")";
+  }
+  if (!bad_scales.empty())
+    problems.push_back(where + ": scaler scales must be positive numbers; not so at index " + bad_scales);
   for (double c : state_.coefficients)
     if (!std::isfinite(c)) problems.push_back(where + ": a coefficient is not a finite number");
   if (!std::isfinite(state_.intercept)) problems.push_back(where + ": the intercept is not a finite number");

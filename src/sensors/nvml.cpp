@@ -1,6 +1,7 @@
 #include "sensors/nvml.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <mutex>
 #include <sstream>
 
@@ -89,6 +90,11 @@ class NvmlLibrary {
     try {
       return std::make_unique<DynamicLibrary>(path);
     } catch (const SensorUnavailable& e) {
+      // A path to a file that exists but does not load is a wrong file, not a missing driver.
+      std::error_code ec;
+      if (path.find('/') != std::string::npos && std::filesystem::is_regular_file(path, ec))
+        throw SensorUnavailable(std::string(e.what()) + ": " + path +
+                                " exists but is not a loadable NVML library; pass the driver's libnvidia-ml.so.1");
       throw SensorUnavailable(std::string(e.what()) +
                               ": the NVIDIA management library is not installed (no NVIDIA driver here); if it lives "
                               "elsewhere, pass --nvml-library FILE or set DLENERGY_NVML_LIBRARY");

@@ -42,6 +42,11 @@ bool parse_zone_id(const std::string& id, long& package, long& sub) {
 }
 
 std::string no_zones_message(const std::string& root) {
+  // A root the user chose that is not there is a typo to fix; the kernel's own missing is a machine without RAPL.
+  std::error_code ec;
+  if (root != RaplConfig{}.root && !std::filesystem::is_directory(root, ec))
+    return "the powercap root " + root + " does not exist or is not a directory; check --powercap-root or "
+           "DLENERGY_POWERCAP_ROOT (default " + RaplConfig{}.root + ")";
   return "no powercap zones under " + root +
          " (no intel-rapl:*): this machine or VM exposes no RAPL (on bare metal, check that the intel_rapl_msr "
          "kernel module is loaded)";

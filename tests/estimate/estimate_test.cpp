@@ -440,6 +440,18 @@ TEST(Estimator, ANonFinitePredictionIsAFitError) {
   }
 }
 
+TEST(Estimator, AnEmptyPredictorSetSaysSoInsteadOfListingNothing) {
+  const predict::PredictorSet none;
+  try {
+    Estimator(arch::zoo("alexnet"), none);
+    FAIL() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.problems().back(),
+              "the predictor file holds no predictors; use predictors that cover these types, or pass --allow-missing "
+              "to estimate the other layers and mark these 'not estimated'");
+  }
+}
+
 TEST(Estimator, FiniteLayersWhoseSumOverflowsAreAFitErrorNotAnInfiniteTotal) {
   auto predictors = testing::mac_predictors();
   // 5e302 J per element: every ReLU row is finite (the largest, 193,600 elements, 9.7e307 J; a double holds up to

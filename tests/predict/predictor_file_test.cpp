@@ -165,6 +165,10 @@ TEST(PredictorFile, CorruptedOrWrongVersionIsRejectedWithTheReason) {
   j["predictors"]["maxpool2d"]["expanded_features"].erase(0);
   expect_fit_error(j.dump(), "predictors.maxpool2d.expanded_features does not match features and model.polynomial");
   j = nlohmann::json::parse(good);
+  j["predictors"]["maxpool2d"]["scaler"]["scale"][1] = 0.0;
+  j["predictors"]["maxpool2d"]["scaler"]["scale"][2] = -1.0;
+  expect_fit_error(j.dump(), "scaler scales must be positive numbers; not so at index 1 (0), 2 (-1)");
+  j = nlohmann::json::parse(good);
   j["source"]["cores"] = -2;
   expect_fit_error(j.dump(), "source.cores must be a whole number of cores >= 0 (0 = unknown)");
 }

@@ -99,6 +99,22 @@ TEST_F(Cli, SensorsJsonOnAMachineWithoutCounters) {
   EXPECT_EQ(est.at("assumptions").get<std::string>().rfind("NOT a measurement", 0), 0u);
 }
 
+// A path the user gave that is wrong is named as such, not taken for a machine without the hardware.
+TEST_F(Cli, SensorPathsThatAreWrongAreNamedAsWrongPaths) {
+  const std::string fake = tmp_.path() + "/libfake.so";
+  std::ofstream(fake) << "not a shared library\n";
+  const Result r = run("sensors --format json --powercap-root " + q(tmp_.path() + "/missing") + " --perf-root " +
+                       q(tmp_.path()) + " --nvml-library " + q(fake));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  EXPECT_EQ(sensor_named(doc, "rapl").at("reason"),
+            "the powercap root " + tmp_.path() + "/missing does not exist or is not a directory; check "
+            "--powercap-root or DLENERGY_POWERCAP_ROOT (default /sys/class/powercap)");
+  const std::string nvml = sensor_named(doc, "nvml").at("reason");
+  EXPECT_NE(nvml.find(fake + " exists but is not a loadable NVML library"), std::string::npos) << nvml;
+  EXPECT_EQ(nvml.find("not installed"), std::string::npos) << nvml;
+}
+
 TEST_F(Cli, SensorsJsonWithFakeRaplAndFakeNvml) {
   testing::FakePowercap tree;
   tree.add_zone("intel-rapl:0", "package-0", 262143328850ULL, 1000);
