@@ -25,6 +25,17 @@ std::string exe_dir() {
   return fs::path(buf).parent_path().string();
 }
 
+// A default file below the working directory is named relative to it ("predictors/default.json" in the source
+// tree), as a user would type it; elsewhere by its full path. Both open the same file.
+std::string as_typed(const std::string& path) {
+  std::error_code ec;
+  const fs::path cwd = fs::current_path(ec);
+  if (ec || cwd.empty()) return path;
+  const fs::path rel = fs::path(path).lexically_relative(cwd);
+  if (rel.empty() || *rel.begin() == "..") return path;
+  return rel.string();
+}
+
 bool is_file(const std::string& p) {
   std::error_code ec;
   return !p.empty() && fs::is_regular_file(p, ec);
@@ -59,7 +70,7 @@ PredictorsLocation locate_predictors(const std::string& explicit_path) {
   const auto candidates = default_predictor_candidates();
   for (std::size_t i = 0; i < candidates.size(); ++i)
     if (is_file(candidates[i]))
-      return {candidates[i], i + 1 == candidates.size() && !std::string(DLENERGY_SOURCE_PREDICTORS).empty()
+      return {as_typed(candidates[i]), i + 1 == candidates.size() && !std::string(DLENERGY_SOURCE_PREDICTORS).empty()
                                  ? "source-tree default"
                                  : "installed default"};
   std::vector<std::string> problems = {"no predictor file given and no default predictor file found; looked at:"};
