@@ -64,9 +64,9 @@ void setup_estimate(CLI::App& app) {
   sub->add_option("--predictors", opts->predictors,
                   "Predictor file from `dlenergy fit` (default: $DLENERGY_PREDICTORS, else the shipped "
                   "predictors/default.json)");
-  sub->add_option("--images", opts->images,
-                  "Also report the energy for this many images (full passes plus one last, smaller pass)")
-      ->check(CLI::Range(1LL, 1LL << 50));
+  whole_in_range(sub->add_option("--images", opts->images,
+                                 "Also report the energy for this many images (full passes plus one last, smaller pass)"),
+                 1, 1LL << 50);
   finite_in_range(sub->add_option("--carbon-intensity", opts->carbon_intensity,
                                   "Grid carbon intensity in g CO2 per kWh; adds grams of CO2"),
                   0.0, 1e5);

@@ -69,6 +69,8 @@ void add_network_flags(CLI::App& sub, std::string& arch, std::string& model, lon
 // A number flag that must be finite and within [lo, hi]: NaN and infinities are usage errors (exit 2), as is a
 // value outside the range (CLI11's own Range lets NaN through).
 CLI::Option* finite_in_range(CLI::Option* option, double lo, double hi);
+// A whole-number flag within [lo, hi]: "abc" or "1.5" is named as not a whole number (exit 2).
+CLI::Option* whole_in_range(CLI::Option* option, long long lo, long long hi);
 // A sensor flag: one of sensors::sensor_names() ("auto", rapl, perf, nvml, estimated), else a usage error.
 CLI::Option* sensor_choice(CLI::Option* option);
 

@@ -1,5 +1,7 @@
 // dlenergy: measure, learn and estimate the energy of deep-learning layers and networks.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +29,21 @@ void add_network_flags(CLI::App& sub, std::string& arch, std::string& model, lon
   auto* a = sub.add_option("--arch", arch, "Built-in network: alexnet, vgg11, vgg13, vgg16, vgg19");
   auto* m = sub.add_option("--model", model, "Architecture file (.yaml, .yml or .json)");
   a->excludes(m);
-  sub.add_option("--batch-size", batch_size, batch_help)->capture_default_str()->check(CLI::Range(1LL, 1LL << 40));
+  whole_in_range(sub.add_option("--batch-size", batch_size, batch_help)->capture_default_str(), 1, 1LL << 40);
+}
+
+CLI::Option* whole_in_range(CLI::Option* option, long long lo, long long hi) {
+  return option->check(
+      [lo, hi](const std::string& v) {
+        char* end = nullptr;
+        errno = 0;
+        const long long n = std::strtoll(v.c_str(), &end, 10);
+        if (end == v.c_str() || *end != '\0')
+          return v + " is not a whole number; give one from " + std::to_string(lo) + " to " + std::to_string(hi);
+        if (errno == ERANGE || n < lo || n > hi) return "Value " + v + " not in range " + std::to_string(lo) + " to " + std::to_string(hi);
+        return std::string();
+      },
+      "whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
 }
 
 CLI::Option* finite_in_range(CLI::Option* option, double lo, double hi) {
@@ -84,6 +100,18 @@ int main(int argc, char** argv) {
   dle::cli::setup_fit(app);
   dle::cli::setup_estimate(app);
   dle::cli::setup_validate(app);
+  // An unknown command is named (CLI11 alone would say only that a subcommand is required).
+  const auto subcommands = app.get_subcommands([](CLI::App*) { return true; });
+  const auto known = [&](const std::string& name) {
+    return std::any_of(subcommands.begin(), subcommands.end(), [&](const CLI::App* s) { return s->get_name() == name; });
+  };
+  if (argc >= 2 && argv[1][0] != '-' && !known(argv[1])) {
+    std::string names;
+    for (const auto* sub : subcommands) names += (names.empty() ? "" : ", ") + sub->get_name();
+    std::cerr << "dlenergy: unknown command '" << argv[1] << "'; commands: " << names
+              << " (dlenergy --help describes them)\n";
+    return static_cast<int>(dle::ExitCode::kUsage);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -86,8 +86,18 @@ TEST(InspectCli, BadFlagsAndNames) {
   r = run_cli("inspect");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no network given"), std::string::npos);
+  r = run_cli("inspect --arch vgg16 --batch-size 1.5");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--batch-size: 1.5 is not a whole number; give one from 1 to 1099511627776"), std::string::npos)
+      << r.err;
+  r = run_cli("inspect --arch vgg16 --batch-size 99999999999999999999");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--batch-size: Value 99999999999999999999 not in range 1 to 1099511627776"), std::string::npos)
+      << r.err;
   r = run_cli("frobnicate");
   EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("dlenergy: unknown command 'frobnicate'; commands: version, inspect, "), std::string::npos)
+      << r.err;
 }
 
 TEST(InspectCli, HelpTextsAreOneImperativeLine) {
