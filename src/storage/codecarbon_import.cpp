@@ -231,7 +231,11 @@ class FileParser {
       if (!text) return std::nullopt;
       const auto v = parse_integer(*text);
       if (!v) {
-        problem(line, "project_name " + key + " '" + *text + "' is not an integer");
+        const auto number = parse_double(*text);
+        problem(line, "project_name " + key + " '" + *text + "' is " +
+                          (number && std::isfinite(*number) && std::fabs(*number) > 9e15
+                               ? "too large (at most 9e15)"
+                               : "not an integer"));
         return std::nullopt;
       }
       if (*v < min) {

@@ -235,6 +235,13 @@ TEST(CodeCarbonImport, AnEnergyTooLargeForJoulesIsSkippedNotStoredAsInfinity) {
   ASSERT_EQ(f.measurements.size(), 1u);
   EXPECT_EQ(f.measurements[0].status, "skipped");
   EXPECT_EQ(f.skip_reasons[0], "cpu_energy infinite");
+
+  // A whole number too large to count with is named as too large, not as "not an integer".
+  std::string big = text.substr(0, header_end) + text.substr(header_end, text.find('\n', header_end) - header_end) + "\n";
+  big.replace(big.find("batch_size:123"), 14, "batch_size:9000000000000000000");
+  const auto g = parse_codecarbon(big, "big.csv", "2024-01-01T00:00:00Z");
+  ASSERT_EQ(g.problems.size(), 1u);
+  EXPECT_EQ(g.problems[0], "big.csv:2: project_name batch_size '9000000000000000000' is too large (at most 9e15)");
 }
 
 TEST(CodeCarbonImport, DirectoriesExpandToTheirCsvFilesSorted) {
