@@ -41,7 +41,7 @@ struct RawFile {
   bool layers_is_list = true;
   std::vector<RawLayer> layers;
   std::vector<std::string> unknown_keys;
-  std::vector<std::string> duplicate_keys;  // "top level: layers", "layer 2: kernel_size": which value was meant?
+  std::vector<std::string> duplicate_keys;  // "top-level key 'layers'", "layer 2 key 'kernel_size'"
 };
 
 bool to_dim(const std::string& text, std::int64_t& out) {
@@ -124,7 +124,7 @@ Architecture build(const RawFile& raw, const std::string& source) {
   return a;
 }
 
-// Records `key` in `seen`; a second time, adds "<where>: <key>" to `duplicates`.
+// Records `key` in `seen`; a second time, adds "<where> key '<key>'" to `duplicates`.
 void note_key(std::set<std::string>& seen, const std::string& key, const std::string& where,
               std::vector<std::string>& duplicates) {
   if (!seen.insert(key).second) duplicates.push_back(where + " key '" + key + "'");
@@ -311,18 +311,22 @@ Architecture parse_json(const std::string& text, const std::string& source) {
   // nlohmann::json keeps the last of two equal keys; its parser callback sees both, object by object.
   std::vector<std::set<std::string>> open_objects;
   std::size_t layer_objects = 0;  // objects opened inside "layers", to name the layer of a duplicate
+  std::string top_key;             // the top-level key whose value is being parsed
   const auto callback = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     using E = nlohmann::json::parse_event_t;
     if (event == E::object_start) {
       open_objects.emplace_back();
-      if (depth == 2) ++layer_objects;  // {"layers": [ {...} ]}: a layer object opens at depth 2
+      if (depth == 2 && top_key == "layers") ++layer_objects;  // {"layers": [ {...} ]}: a layer opens at depth 2
     } else if (event == E::object_end && !open_objects.empty()) {
       open_objects.pop_back();
     } else if (event == E::key && !open_objects.empty()) {
+      const std::string key = parsed.get<std::string>();
+      if (open_objects.size() == 1) top_key = key;
+      const bool in_layer = depth == 3 && top_key == "layers" && layer_objects > 0;
       const std::string where = open_objects.size() == 1 ? "top-level"
-                                : depth == 3 && layer_objects > 0 ? "layer " + std::to_string(layer_objects - 1)
-                                                                  : "nested";
-      note_key(open_objects.back(), parsed.get<std::string>(), where, raw.duplicate_keys);
+                                : in_layer               ? "layer " + std::to_string(layer_objects - 1)
+                                                         : "nested";
+      note_key(open_objects.back(), key, where, raw.duplicate_keys);
     }
     return true;
   };
