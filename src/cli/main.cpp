@@ -40,7 +40,8 @@ CLI::Option* whole_in_range(CLI::Option* option, long long lo, long long hi) {
         const long long n = std::strtoll(v.c_str(), &end, 10);
         if (end == v.c_str() || *end != '\0')
           return v + " is not a whole number; give one from " + std::to_string(lo) + " to " + std::to_string(hi);
-        if (errno == ERANGE || n < lo || n > hi) return "Value " + v + " not in range " + std::to_string(lo) + " to " + std::to_string(hi);
+        if (errno == ERANGE || n < lo || n > hi)
+          return "Value " + v + " not in range " + std::to_string(lo) + " to " + std::to_string(hi);
         return std::string();
       },
       "whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
