@@ -1,5 +1,7 @@
 // dlenergy collect: measure layers and networks with LibTorch into a resumable SQLite store.
 #include <CLI/CLI.hpp>
+#include <limits>
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 
@@ -58,7 +60,16 @@ void run_collect(const CLI::App& sub, const CollectFlags& f) {
   if (f.given("--sampler")) s.sampler = f.sampler;
   if (f.given("--configs")) s.configs = f.configs;
   if (f.given("--seed")) s.seed = f.seed;
-  if (f.given("--range")) s.ranges = f.ranges;
+  if (f.given("--range")) {
+    // A --range on the command line replaces the config file's range of the same parameter, not all of them.
+    const auto name_of = [](const std::string& r) { return r.substr(0, r.find('=')); };
+    std::vector<std::string> merged;
+    for (const auto& r : s.ranges)
+      if (std::none_of(f.ranges.begin(), f.ranges.end(), [&](const std::string& c) { return name_of(c) == name_of(r); }))
+        merged.push_back(r);
+    merged.insert(merged.end(), f.ranges.begin(), f.ranges.end());
+    s.ranges = std::move(merged);
+  }
   if (f.given("--from-architectures")) s.from_architectures = f.from_architectures;
   if (f.given("--architectures")) s.architectures = f.architectures;
   if (f.given("--batch-sizes")) s.batch_sizes.assign(f.batch_sizes.begin(), f.batch_sizes.end());
@@ -92,9 +103,11 @@ void setup_collect(CLI::App& app) {
   auto& o = f->opt;
   o["--layers"] = sub->add_option("--layers", f->layers, "Layer types to sample: conv2d,maxpool2d,linear,relu,sigmoid,tanh,softmax")
                       ->delimiter(',');
-  o["--configs"] = sub->add_option("--configs", f->configs, "Random configurations per layer type (default 500)");
+  o["--configs"] = whole_in_range(
+      sub->add_option("--configs", f->configs, "Random configurations per layer type (default 500)"), 1, 1'000'000);
   o["--repeats"] = sub->add_option("--repeats", f->repeats, "Measurements of each configuration (default 3)");
-  o["--seed"] = sub->add_option("--seed", f->seed, "Seed of the random sampler (default 1)");
+  o["--seed"] = whole_in_range(sub->add_option("--seed", f->seed, "Seed of the random sampler (default 1)"), 0,
+                               std::numeric_limits<long long>::max());
   o["--sampler"] = sub->add_option("--sampler", f->sampler, "random (default) or grid")
                        ->check(CLI::IsMember({"random", "grid"}));
   o["--range"] = sub->add_option("--range", f->ranges,

@@ -131,7 +131,9 @@ std::int64_t bytes_needed(const PlanItem& item) {
     const layers::Counts c = layers::counts(inst.spec, inst.input, inst.batch, kFloat);
     // Bytes past 2^63 - 1 fit in no memory: the guard skips the item.
     if (c.overflow) return std::numeric_limits<std::int64_t>::max();
-    bytes = static_cast<double>(c.bytes);  // (batch x (input + output) + params) x 4
+    // (batch x (input + output) + params) x 4; a layer that does no work (flatten, dropout) counts no bytes moved,
+    // but its input tensor is still allocated for the pass.
+    bytes = std::max(static_cast<double>(c.bytes), static_cast<double>(c.inputs) * kFloat);
   }
   constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
   const double needed = bytes * kMemorySafetyFactor;

@@ -3,16 +3,20 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "architectures/architecture.hpp"
 #include "collect/collectors.hpp"
 #include "collect/sampling.hpp"
 #include "core/errors.hpp"
+#include "report/table.hpp"
 #include "storage/hash.hpp"
 
 namespace dle::collect {
@@ -107,10 +111,16 @@ void apply_yaml_text(const std::string& text, const std::string& source, Collect
   if (root.IsNull()) return;
   if (!root.IsMap()) throw ConfigError(source + ": expected a mapping of setting names to values (e.g. `repeats: 3`)");
   std::vector<std::string> problems;
+  std::map<std::string, std::string> seen;  // normalised key -> the spelling first seen
   for (const auto& kv : root) {
     const std::string raw_key = kv.first.as<std::string>();
     const std::string key = normalise_key(raw_key);
     const YAML::Node& v = kv.second;
+    if (const auto [it, fresh] = seen.emplace(key, raw_key); !fresh) {  // min_time and min-time are one setting
+      problems.push_back(source + ":" + std::to_string(kv.first.Mark().line + 1) + ": " + raw_key +
+                         ": the setting is given twice (also as " + it->second + "); keep one");
+      continue;
+    }
     try {
       if (key == "layers") s.layers = string_list(v);
       else if (key == "sampler") s.sampler = scalar<std::string>(v, "random or grid");
@@ -118,7 +128,12 @@ void apply_yaml_text(const std::string& text, const std::string& source, Collect
       else if (key == "seed") s.seed = scalar<std::uint64_t>(v, "a non-negative integer");
       else if (key == "ranges" || key == "range") {
         if (v.IsMap()) {
-          for (const auto& r : v) s.ranges.push_back(r.first.as<std::string>() + "=" + range_text(r.second));
+          std::set<std::string> names;
+          for (const auto& r : v) {
+            const std::string name = r.first.as<std::string>();
+            if (!names.insert(name).second) throw ConfigError("range " + name + " is given twice; keep one");
+            s.ranges.push_back(name + "=" + range_text(r.second));
+          }
         } else if (v.IsSequence()) {
           for (const auto& r : v) s.ranges.push_back(scalar<std::string>(r, "a name=lo:hi entry"));
         } else {
@@ -169,6 +184,9 @@ void apply_yaml_text(const std::string& text, const std::string& source, Collect
 }
 
 void apply_yaml_file(const std::string& path, CollectSettings& s) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError("config file " + path + " is a directory; give a YAML file (--config FILE.yaml)");
   std::ifstream in(path);
   if (!in) throw ConfigError("cannot read config file " + path + "; check the path (--config FILE.yaml)");
   std::ostringstream text;
@@ -185,6 +203,11 @@ std::vector<std::string> selected_collectors(const CollectSettings& s) {
     if (wanted.count(name)) out.push_back(name);
   return out;
 }
+
+namespace {
+// The longest measurement window or idle baseline a setting may ask for: an hour.
+constexpr double kMaxWindowSeconds = 3600.0;
+}  // namespace
 
 void validate(const CollectSettings& s) {
   register_builtin_collectors();
@@ -232,13 +255,62 @@ void validate(const CollectSettings& s) {
     resolve_ranges(collector(name), s.ranges, problems);
   }
   if (s.repeats < 1) problems.push_back("--repeats " + std::to_string(s.repeats) + " must be >= 1");
-  if (s.min_time_s && !(*s.min_time_s > 0)) problems.push_back("--min-time must be > 0 seconds");
+  // Durations are finite and bounded: an infinite window never ends (and never reaches a point where it could
+  // stop for a signal).
+  const auto seconds = [&](const char* flag, double v, bool zero_ok, double hi, const char* meaning) {
+    const bool ok = std::isfinite(v) && v <= hi && (v > 0.0 || (zero_ok && v == 0.0));
+    if (!ok) problems.push_back(std::string(flag) + " " + report::fmt_sig(v, 6) + " must be " + meaning);
+  };
+  if (s.min_time_s) seconds("--min-time", *s.min_time_s, false, kMaxWindowSeconds, "a number of seconds > 0 and <= 3600");
+  seconds("--idle-seconds", s.idle_seconds, true, kMaxWindowSeconds,
+          "a number of seconds from 0 (no idle baseline) to 3600");
+  seconds("--max-pass-seconds", s.max_pass_seconds, false, 86400.0, "a number of seconds > 0 and <= 86400");
+  if (s.memory_limit_mb && !(*s.memory_limit_mb > 0 && std::isfinite(*s.memory_limit_mb)))
+    problems.push_back("--memory-limit-mb " + report::fmt_sig(*s.memory_limit_mb, 6) + " must be a number of MiB > 0");
   if (s.min_passes < 1) problems.push_back("--min-passes " + std::to_string(s.min_passes) + " must be >= 1");
   if (s.warmup < 0) problems.push_back("--warmup " + std::to_string(s.warmup) + " must be >= 0");
   if (s.threads && *s.threads < 1) problems.push_back("--threads " + std::to_string(*s.threads) + " must be >= 1");
-  if (!(s.idle_seconds >= 0)) problems.push_back("--idle-seconds must be >= 0 (0 skips the idle baseline)");
-  if (s.memory_limit_mb && !(*s.memory_limit_mb > 0)) problems.push_back("--memory-limit-mb must be > 0");
-  if (!(s.max_pass_seconds > 0)) problems.push_back("--max-pass-seconds must be > 0");
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (s.threads && *s.threads > 4 * cores)
+    problems.push_back("--threads " + std::to_string(*s.threads) + " is more than 4x this machine's " +
+                       std::to_string(cores) + " cores: oversubscribed threads measure contention, not the layer; "
+                       "use at most " + std::to_string(4 * cores));
+  if (s.configs && *s.configs > kMaxGridPoints)
+    problems.push_back("--configs " + std::to_string(*s.configs) + " is more than " + std::to_string(kMaxGridPoints) +
+                       " per layer type (the grid's limit too); split the work with --shard K/N instead");
+  const auto no_repeats = [&](const char* flag, const auto& list) {
+    std::set<std::string> seen_values;
+    for (const auto& v : list) {
+      std::ostringstream text;
+      text << v;
+      if (!seen_values.insert(text.str()).second)
+        problems.push_back(std::string(flag) + " names " + text.str() + " twice; name each once");
+    }
+  };
+  no_repeats("--architectures", s.architectures);
+  no_repeats("--from-architectures", s.from_architectures);
+  no_repeats("--batch-sizes", s.batch_sizes);
+  std::set<std::string> range_names;
+  for (const auto& r : s.ranges) {
+    const std::string name = r.substr(0, r.find('='));
+    if (!range_names.insert(name).second)
+      problems.push_back("--range " + name + " is given twice; give each parameter one range");
+  }
+  // Flags that would be ignored are refused, as --configs with the grid is.
+  const bool samples_layers = std::any_of(s.layers.begin(), s.layers.end(),
+                                          [](const std::string& n) { return layers::is_configurable(n); });
+  if (!s.from_architectures.empty() && !s.ranges.empty())
+    problems.push_back("--range applies to the random and grid samplers; --from-architectures takes the networks' own "
+                       "layer shapes");
+  if (!s.from_architectures.empty() && s.sampler == "grid")
+    problems.push_back("--sampler grid does not apply with --from-architectures (it takes the networks' own layers)");
+  if (!samples_layers && s.configs)
+    problems.push_back("--configs applies to sampled layer types (--layers); --architectures measures whole networks");
+  if (!samples_layers && s.sampler == "grid")
+    problems.push_back("--sampler grid applies to sampled layer types (--layers); --architectures measures whole "
+                       "networks");
+  if (!s.with_layers && s.architectures.empty())
+    problems.push_back("--no-with-layers applies to --architectures (each network's layers measured alone)");
   if (s.shard.count < 1 || s.shard.index < 1 || s.shard.index > s.shard.count)
     problems.push_back("--shard " + s.shard.to_string() + ": K must be between 1 and N");
   if (!s.dry_run && s.db.empty()) problems.push_back("--db FILE is required (where measurements are stored)");

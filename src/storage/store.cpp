@@ -378,7 +378,9 @@ std::int64_t insert_measurement(sqlite3* db, Statement& s, const MeasurementReco
   } catch (const Statement::ConstraintError& e) {
     if (e.code == SQLITE_CONSTRAINT_UNIQUE)
       throw StorageError("database '" + path + "': run " + std::to_string(m.run_id) + " already has the measurement '" +
-                         key + "' (each run stores an item once); skip items listed by item_keys() when resuming");
+                         key + "' (each run stores an item once): is another process collecting into the same "
+                         "database with the same settings? Run one collect per database, or give each machine its "
+                         "own --shard K/N and database and `dlenergy merge` them");
     if (e.code == SQLITE_CONSTRAINT_FOREIGNKEY)
       throw StorageError("database '" + path + "': run id " + std::to_string(m.run_id) +
                          " does not exist; add the run before its measurements");

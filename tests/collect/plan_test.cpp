@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
 #include <limits>
 #include <set>
 
@@ -174,6 +176,64 @@ TEST(Settings, ValidateReportsEveryProblemAtOnce) {
   EXPECT_NE(problems_text([&] { validate(grid); }).find("--configs applies to the random sampler"), std::string::npos);
 }
 
+// Values that would run forever, wrap, or be ignored are refused, each named (docs/collect.md, "Flags").
+TEST(Settings, ValuesThatCannotWorkOrWouldBeIgnoredAreRefused) {
+  const auto problems_of = [](const std::function<void(CollectSettings&)>& change) {
+    CollectSettings s = small_settings();
+    change(s);
+    return problems_text([&] { validate(s); });
+  };
+  const auto refused = [&](const std::function<void(CollectSettings&)>& change, const std::string& text) {
+    const std::string m = problems_of(change);
+    EXPECT_NE(m.find(text), std::string::npos) << m;
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  refused([&](CollectSettings& s) { s.min_time_s = inf; }, "--min-time inf must be a number of seconds > 0 and <= 3600");
+  refused([&](CollectSettings& s) { s.idle_seconds = inf; }, "--idle-seconds inf must be a number of seconds from 0");
+  refused([&](CollectSettings& s) { s.idle_seconds = -0.5; }, "--idle-seconds -0.5 must be");
+  refused([&](CollectSettings& s) { s.max_pass_seconds = std::nan(""); }, "--max-pass-seconds nan must be");
+  refused([&](CollectSettings& s) { s.memory_limit_mb = inf; }, "--memory-limit-mb inf must be a number of MiB > 0");
+  refused([&](CollectSettings& s) { s.configs = 1'000'001; }, "--configs 1000001 is more than 1000000 per layer type");
+  refused([&](CollectSettings& s) { s.threads = 100000; }, "--threads 100000 is more than 4x this machine's");
+  refused([&](CollectSettings& s) { s.ranges = {"batch_size=1:2", "batch_size=3:9"}; },
+          "--range batch_size is given twice");
+  refused(
+      [&](CollectSettings& s) {
+        s.configs.reset();
+        s.layers = {};
+        s.architectures = {"alexnet", "alexnet"};
+        s.batch_sizes = {1, 1};
+      },
+      "--architectures names alexnet twice");
+  refused(
+      [&](CollectSettings& s) {
+        s.configs.reset();
+        s.layers = {};
+        s.architectures = {"alexnet"};
+        s.batch_sizes = {1, 1};
+      },
+      "--batch-sizes names 1 twice");
+  refused(
+      [&](CollectSettings& s) {
+        s.configs.reset();
+        s.from_architectures = {"alexnet"};
+        s.ranges = {"relu.input_size=1:2"};
+      },
+      "--range applies to the random and grid samplers; --from-architectures takes the networks' own layer shapes");
+  refused(
+      [&](CollectSettings& s) {
+        s.layers = {};
+        s.architectures = {"alexnet"};
+      },
+      "--configs applies to sampled layer types (--layers)");
+  refused([&](CollectSettings& s) { s.with_layers = false; }, "--no-with-layers applies to --architectures");
+  // The defaults and sensible values pass.
+  EXPECT_NO_THROW(validate(small_settings()));
+  CollectSettings zero_idle = small_settings();
+  zero_idle.idle_seconds = 0.0;
+  EXPECT_NO_THROW(validate(zero_idle));
+}
+
 TEST(Settings, YamlSetsEverythingAndReportsUnknownKeysWithLines) {
   CollectSettings s;
   apply_yaml_text(R"(
@@ -221,6 +281,15 @@ db: runs.sqlite
   const std::string m = problems_text([&] { apply_yaml_text("repeats: 3\nrepeets: 4\nseed: minus one\n", "bad.yaml", t); });
   EXPECT_NE(m.find("bad.yaml:2: repeets: unknown setting"), std::string::npos) << m;
   EXPECT_NE(m.find("bad.yaml:3: seed"), std::string::npos) << m;
+  // A setting given twice (in either spelling) is not resolved silently.
+  CollectSettings u;
+  const std::string twice =
+      problems_text([&] { apply_yaml_text("min_time: 0.5\nmin-time: 0.3\nranges: {batch_size: \"1:2\", batch_size: \"3:4\"}\n",
+                                          "twice.yaml", u); });
+  EXPECT_NE(twice.find("twice.yaml:2: min-time: the setting is given twice (also as min_time); keep one"),
+            std::string::npos)
+      << twice;
+  EXPECT_NE(twice.find("range batch_size is given twice"), std::string::npos) << twice;
 }
 
 TEST(Settings, HashCoversThePlanButNotTheDatabase) {
@@ -270,6 +339,10 @@ TEST(MemoryGuard, BytesNeededFromCounts) {
   PlanItem huge;
   huge.instance = layers::LayerInstance{layers::LinearSpec{5000, 5000, true}, {5000}, 10'000'000'000'000'000LL};
   EXPECT_EQ(bytes_needed(huge), std::numeric_limits<std::int64_t>::max());
+  // A layer that does no work (dropout at inference) moves no bytes but still holds its input: 1000 x 9216 floats.
+  PlanItem dropout;
+  dropout.instance = layers::LayerInstance{layers::DropoutSpec{0.5}, {9216}, 1000};
+  EXPECT_EQ(bytes_needed(dropout), 1000LL * 9216 * 4 * 2);
 }
 
 TEST(Progress, LineText) {
