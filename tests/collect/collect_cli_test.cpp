@@ -160,6 +160,19 @@ TEST(CollectCli, ConfigFileWithFlagsOverriding) {
       << err;
   EXPECT_NE(out.find("6 items x 2 repeats"), std::string::npos) << out;
   EXPECT_NE(out.find("window >= 0.250 s"), std::string::npos) << out;
+
+  // A --range replaces the file's range of the same parameter and keeps the others: a grid of batch 5 and 6 at
+  // the file's single input size is 2 points (replacing every file range would bring back the default input sizes).
+  {
+    std::ofstream y(dir.file("grid.yaml"));
+    y << "layers: [relu]\nsampler: grid\nsensor: estimated\nranges: {batch_size: \"1:2\", input_size: \"50000\"}\n";
+  }
+  ASSERT_EQ(dle::testing::run_dlenergy({"collect", "--config", dir.file("grid.yaml"), "--range", "batch_size=5:6",
+                                        "--dry-run"},
+                                       dir.path(), &out, &err),
+            0)
+      << err;
+  EXPECT_NE(out.find("relu                2 items x 3 repeats"), std::string::npos) << out;
 }
 
 TEST(CollectCli, BadSettingsAreReportedTogetherWithExitCode3) {
