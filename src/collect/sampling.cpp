@@ -208,7 +208,15 @@ std::vector<ParamRange> resolve_ranges(const Collector& c, const std::vector<std
           problems.push_back(c.name + ": " + e.what());
           continue;
         }
-        if (const layers::OptionalParam* optional = layers::find_optional_param(c.name, param)) {
+        // Every schema parameter is a count of at least 1, but padding, which may be 0: a range reaching below
+        // is refused here, by name and value, instead of being found draw by draw.
+        const layers::OptionalParam* optional = layers::find_optional_param(c.name, param);
+        const std::int64_t smallest = r.values.empty() ? r.lo : *std::min_element(r.values.begin(), r.values.end());
+        const std::int64_t least = param == "padding" ? 0 : 1;
+        if (!optional && r.size() > 0 && smallest < least)
+          problems.push_back(c.name + ": range " + param + "=" + r.to_string() + " holds " + std::to_string(smallest) +
+                             "; " + param + " must be >= " + std::to_string(least));
+        if (optional) {
           std::string allowed;
           for (auto v : optional->allowed) allowed += (allowed.empty() ? "" : ", ") + std::to_string(v);
           for (std::uint64_t i = 0; i < r.size(); ++i)

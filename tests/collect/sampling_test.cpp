@@ -304,3 +304,20 @@ TEST(OptionalValues, InplaceOutsideZeroAndOneIsRefusedWithWhatItTakes) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].find("range inplace=0:2 holds 2; inplace takes 0, 1"), std::string::npos) << problems[0];
 }
+
+// A range below a parameter's least value is named with the value, up front, not found draw by draw (and then
+// reported as a rejection statistic with its numbers blanked out).
+TEST(Ranges, ValuesBelowAParametersLeastAreRefusedByNameAndValue) {
+  std::vector<std::string> problems;
+  resolve_ranges(collector("relu"), {"batch_size=0:4"}, problems);
+  resolve_ranges(collector("conv2d"), {"conv2d.stride=0,1,2"}, problems);
+  resolve_ranges(collector("maxpool2d"), {"maxpool2d.padding=-1:1"}, problems);
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_EQ(problems[0], "relu: range batch_size=0:4 holds 0; batch_size must be >= 1");
+  EXPECT_NE(problems[1].find("conv2d: range stride="), std::string::npos) << problems[1];
+  EXPECT_NE(problems[1].find("holds 0; stride must be >= 1"), std::string::npos) << problems[1];
+  EXPECT_EQ(problems[2], "maxpool2d: range padding=-1:1 holds -1; padding must be >= 0");
+  problems.clear();
+  resolve_ranges(collector("maxpool2d"), {"maxpool2d.padding=0:1", "batch_size=1:2"}, problems);  // the least values
+  EXPECT_TRUE(problems.empty()) << problems.front();
+}
