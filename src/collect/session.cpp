@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <iomanip>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "collect/plugin_loader.hpp"
@@ -13,6 +14,37 @@
 namespace dle::collect {
 
 namespace {
+
+// "threads 1 -> 2, min_time_s 0.2 -> 0.5": the top-level settings in which `settings_json` differs from the
+// database's latest collect run; "" when there is none (or nothing differs that can be shown).
+std::string differs_from_latest_collect(const storage::Store& store, const std::string& settings_json) {
+  const auto runs = store.runs();
+  const storage::RunRecord* latest = nullptr;
+  for (const auto& r : runs)
+    if (r.source == "dlenergy collect") latest = &r;
+  if (!latest) return "";
+  const auto before = nlohmann::json::parse(latest->settings_json, nullptr, false);
+  const auto now = nlohmann::json::parse(settings_json, nullptr, false);
+  if (!before.is_object() || !now.is_object()) return "";
+  const auto shown = [](const nlohmann::json* v) {
+    if (!v) return std::string("(none)");
+    std::string t = v->dump();
+    return t.size() > 60 ? t.substr(0, 57) + "..." : t;
+  };
+  std::string out;
+  std::size_t listed = 0, differing = 0;
+  const auto note = [&](const std::string& key, const nlohmann::json* a, const nlohmann::json* b) {
+    if (a && b && *a == *b) return;
+    if (++differing > 4) return;
+    out += (listed++ ? ", " : "") + key + " " + shown(a) + " -> " + shown(b);
+  };
+  for (auto it = now.begin(); it != now.end(); ++it)
+    note(it.key(), before.contains(it.key()) ? &before[it.key()] : nullptr, &it.value());
+  for (auto it = before.begin(); it != before.end(); ++it)
+    if (!now.contains(it.key())) note(it.key(), &it.value(), nullptr);
+  if (differing > listed) out += " and " + std::to_string(differing - listed) + " more";
+  return out.empty() ? "" : "run " + std::to_string(latest->id) + ": " + out;
+}
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
@@ -110,6 +142,11 @@ CollectOutcome run_collection(const CollectSettings& s, std::ostream& out, std::
     outcome.run_id = existing->id;
     outcome.resumed = true;
   } else {
+    // A database that holds collect runs with other settings: say which settings differ from the latest, so that a
+    // changed flag is not taken for a resume (everything is measured again, in a run of its own).
+    if (const std::string diff = differs_from_latest_collect(store, json); !diff.empty())
+      err << "collect: a new run: the settings differ from the database's latest collect run (" << diff
+          << "); nothing of that run is resumed\n";
     storage::RunRecord run;
     run.started_at = sys::utc_now_iso8601();
     run.source = "dlenergy collect";

@@ -85,6 +85,18 @@ TEST(CollectCli, IssueExampleGivesEightMeasurements) {
     for (char ch : csv) lines += ch == '\n';
     EXPECT_EQ(lines, 1u + 8u) << csv;  // header + one row per measurement
   }
+  // The same command with one setting changed is a new run, and says which setting differs (a changed flag is not
+  // silently taken for a resume).
+  ASSERT_EQ(dle::testing::run_dlenergy({"collect", "--layers", "relu", "--configs", "4", "--repeats", "2", "--min-time",
+                                        "0.1", "--seed", "2", "--db", db},
+                                       dir.path(), &out, &err),
+            0)
+      << err;
+  EXPECT_NE(err.find("collect: a new run: the settings differ from the database's latest collect run (run 1: seed 1 "
+                     "-> 2); nothing of that run is resumed"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(count_all(db), 16u);
 }
 
 TEST(CollectCli, KillNineThenResumeGivesExactlyThePlan) {
