@@ -104,7 +104,11 @@ Shard parse_shard(const std::string& text) {
 void apply_yaml_text(const std::string& text, const std::string& source, CollectSettings& s) {
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    const std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    if (documents.size() > 1)
+      throw ConfigError(source + ": holds " + std::to_string(documents.size()) +
+                        " YAML documents (separated by ---); a config file is one document: merge them");
+    if (!documents.empty()) root = documents.front();
   } catch (const YAML::Exception& e) {
     throw ConfigError(source + ": not valid YAML: " + e.what());
   }

@@ -290,6 +290,10 @@ db: runs.sqlite
             std::string::npos)
       << twice;
   EXPECT_NE(twice.find("range batch_size is given twice"), std::string::npos) << twice;
+  // A second document would be ignored by a plain load: refused instead.
+  CollectSettings v;
+  EXPECT_EQ(problems_text([&] { apply_yaml_text("repeats: 3\n---\nrepeats: 4\n", "two.yaml", v); }),
+            "two.yaml: holds 2 YAML documents (separated by ---); a config file is one document: merge them");
 }
 
 TEST(Settings, HashCoversThePlanButNotTheDatabase) {
