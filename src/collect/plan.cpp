@@ -111,6 +111,10 @@ Plan make_plan(const CollectSettings& s) {
       if (cp.collector == all[i].collector) ++cp.items;
     plan.items.push_back(std::move(all[i]));
   }
+  if (plan.items.empty() && !all.empty())
+    throw ConfigError("--shard " + s.shard.to_string() + " gets none of the plan's " + std::to_string(all.size()) +
+                      (all.size() == 1 ? " item" : " items") + " (item i goes to shard i mod N + 1); use at most " +
+                      std::to_string(all.size()) + (all.size() == 1 ? " shard" : " shards"));
   return plan;
 }
 

@@ -155,6 +155,15 @@ TEST(Shard, Parse) {
   for (const char* bad : {"0/4", "5/4", "1/0", "a/b", "3", "1/2/3"}) EXPECT_THROW(parse_shard(bad), ConfigError) << bad;
 }
 
+TEST(Shard, AShardThatGetsNothingIsRefusedNotAnEmptyRun) {
+  CollectSettings s = small_settings();
+  s.layers = {"relu"};
+  s.configs = 1;
+  s.shard = parse_shard("2/2");
+  EXPECT_EQ(problems_text([&] { make_plan(s); }),
+            "--shard 2/2 gets none of the plan's 1 item (item i goes to shard i mod N + 1); use at most 1 shard");
+}
+
 TEST(Settings, ValidateReportsEveryProblemAtOnce) {
   CollectSettings s;
   s.layers = {"relu", "lstm"};
