@@ -33,7 +33,14 @@ void run_merge(const MergeOptions& o) {
     duplicates += r.duplicates_skipped;
     std::cout << r.input << ": " << r.runs_added << " run(s) added, " << r.runs_matched << " already present; "
               << r.measurements_copied << " measurement(s) copied, " << r.duplicates_skipped
-              << " duplicate(s) skipped\n";
+              << " duplicate(s) skipped";
+    if (r.conflicts_kept > 0) std::cout << ", " << r.conflicts_kept << " conflicting";
+    std::cout << "\n";
+    if (r.conflicts_kept > 0)
+      std::cerr << "dlenergy: warning: " << r.input << ": " << r.conflicts_kept
+                << " measurement(s) have the key of one already in " << o.out
+                << " but other values (status or energy); the output's were kept and these not copied: are these "
+                   "two different collections with the same settings?\n";
   }
   storage::MeasurementFilter all;
   all.include_skipped = true;

@@ -527,19 +527,13 @@ std::vector<std::pair<std::string, CodeCarbonFile>> read_codecarbon_files(const 
 std::vector<ImportReport> store_codecarbon_files(Store& store,
                                                  std::vector<std::pair<std::string, CodeCarbonFile>> files) {
   std::vector<ImportReport> reports;
-  // Content hash -> (run id, file name) of every CodeCarbon file in the database and imported now.
-  std::map<std::string, std::pair<std::int64_t, std::string>> imported;
+  // (content hash, file name) of an imported CodeCarbon file, from its run's settings.
   const auto content_of = [](const std::string& settings_json) {
     const auto j = nlohmann::json::parse(settings_json, nullptr, false);
     return j.is_object() && j.contains("content_hash") && j["content_hash"].is_string()
                ? std::make_pair(j["content_hash"].get<std::string>(), j.value("file", std::string()))
                : std::make_pair(std::string(), std::string());
   };
-  for (const auto& run : store.runs()) {
-    if (run.source != kCodeCarbonSource) continue;
-    const auto [hash, name] = content_of(run.settings_json);
-    if (!hash.empty()) imported.emplace(hash, std::make_pair(run.id, name));
-  }
   for (auto& [path, f] : files) {
     ImportReport rep;
     rep.path = path;
@@ -552,19 +546,26 @@ std::vector<ImportReport> store_codecarbon_files(Store& store,
         ++rep.skip_reasons[r];
       }
     }
+    // Imported before, under this name or another (same content)? Asked inside the write transaction, so that two
+    // imports running at once store a file once.
     const std::string hash = content_of(f.run.settings_json).first;
-    if (auto earlier = store.find_run_by_settings_hash(f.run.settings_hash)) {
-      rep.already_imported = true;
-      rep.run_id = earlier->id;
-      rep.imported_as = f.name;
-    } else if (auto it = imported.find(hash); !hash.empty() && it != imported.end()) {
-      rep.already_imported = true;
-      rep.run_id = it->second.first;
-      rep.imported_as = it->second.second;
-    } else {
-      rep.run_id = store.add_run_with_measurements(f.run, std::move(f.measurements));
-      imported.emplace(hash, std::make_pair(rep.run_id, f.name));
-    }
+    const auto earlier = [&]() -> std::optional<std::int64_t> {
+      if (auto same = store.find_run_by_settings_hash(f.run.settings_hash)) {
+        rep.imported_as = f.name;
+        return same->id;
+      }
+      if (hash.empty()) return std::nullopt;
+      for (const auto& run : store.runs())
+        if (run.source == kCodeCarbonSource)
+          if (const auto [h, name] = content_of(run.settings_json); h == hash) {
+            rep.imported_as = name;
+            return run.id;
+          }
+      return std::nullopt;
+    };
+    const auto [id, added] = store.add_run_with_measurements_unless(f.run, std::move(f.measurements), earlier);
+    rep.run_id = id;
+    rep.already_imported = !added;
     reports.push_back(std::move(rep));
   }
   return reports;

@@ -3,10 +3,12 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/errors.hpp"
 #include "core/system_info.hpp"
@@ -537,7 +539,17 @@ void Store::initialise(bool create) {
   exec(db_, "PRAGMA foreign_keys = ON", path_, "enabling foreign keys");
   // WAL: readers never block the writer and a commit is one append; synchronous=FULL makes each commit
   // durable (fsync of the WAL) before add_measurement returns, so kill -9 or a power cut loses nothing done.
-  exec(db_, "PRAGMA journal_mode = WAL", path_, "switching to WAL");
+  // The switch to WAL takes an exclusive lock for which SQLite does not call the busy handler: two processes
+  // opening a new database at once would see "locked" at once. Retry for as long as the busy timeout allows.
+  for (int waited_ms = 0;; waited_ms += 10) {
+    const int rc = sqlite3_exec(db_, "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) break;
+    if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) || waited_ms >= kBusyTimeoutMs) {
+      exec(db_, "PRAGMA journal_mode = WAL", path_, "switching to WAL");  // throws with SQLite's message
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   exec(db_, "PRAGMA synchronous = FULL", path_, "setting synchronous=FULL");
   migrate();
 }
@@ -572,6 +584,20 @@ std::int64_t Store::add_run_with_measurements(const RunRecord& run, std::vector<
   }
   t.commit();
   return id;
+}
+
+std::pair<std::int64_t, bool> Store::add_run_with_measurements_unless(
+    const RunRecord& run, std::vector<MeasurementRecord> ms, const std::function<std::optional<std::int64_t>()>& earlier) {
+  Transaction t(db_, path_);  // BEGIN IMMEDIATE: no other writer between the check and the insert
+  if (const auto id = earlier()) return {*id, false};  // the destructor rolls the empty transaction back
+  const std::int64_t id = insert_run(db_, run, path_);
+  Statement s(db_, kInsertMeasurement, path_);
+  for (auto& m : ms) {
+    m.run_id = id;
+    insert_measurement(db_, s, m, path_);
+  }
+  t.commit();
+  return {id, true};
 }
 
 std::optional<RunRecord> Store::find_run_by_settings_hash(const std::string& hash) const {

@@ -3,6 +3,7 @@
 // committed as soon as it is added, so a process killed at any moment (kill -9 included) loses nothing that
 // was reported done. WAL journal, synchronous=FULL.
 #include <memory>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,6 +48,12 @@ class Store {
   // Adds a run and its measurements (their run_id is replaced by the new run's id) in one transaction:
   // either all are stored or none (importers and merge use it so that a crash leaves no half run).
   std::int64_t add_run_with_measurements(const RunRecord& run, std::vector<MeasurementRecord> ms);
+  // The same, unless `earlier()` names a run already in the database: it is asked inside the write transaction,
+  // so two processes adding the same run (two imports of one file, two merges) store it once. Returns the run's
+  // id and whether it was added now.
+  std::pair<std::int64_t, bool> add_run_with_measurements_unless(
+      const RunRecord& run, std::vector<MeasurementRecord> ms,
+      const std::function<std::optional<std::int64_t>()>& earlier);
 
   // Inserts and commits one measurement; returns its id. An empty created_at is set to the current UTC time.
   // A second measurement with the same run and item_key() is a StorageError (UNIQUE(run_id, item_key)).

@@ -111,5 +111,53 @@ TEST(Merge, SameSettingsOnAnotherMachineStayTwoRuns) {
   EXPECT_EQ(count_all(out), 2u);
 }
 
+// One CodeCarbon file imported into two databases, at two times, is one run in their merge.
+TEST(Merge, OneImportedFileInTwoDatabasesIsOneRun) {
+  TempDir dir;
+  {
+    RunRecord first = run_record("file-and-content", "unknown (not in CodeCarbon output)");
+    first.source = "codecarbon import";
+    RunRecord later = first;
+    later.started_at = "2024-06-01T12:00:00Z";  // the import time, not the measurement's
+    Store::open(dir.file("a.sqlite")).add_run_with_measurements(first, {relu(1, 1), relu(2, 1)});
+    Store::open(dir.file("b.sqlite")).add_run_with_measurements(later, {relu(1, 1), relu(2, 1)});
+  }
+  auto out = Store::open(dir.file("out.sqlite"));
+  merge_into(out, Store::open_existing(dir.file("a.sqlite")));
+  const auto r = merge_into(out, Store::open_existing(dir.file("b.sqlite")));
+  EXPECT_EQ(r.runs_added, 0u);
+  EXPECT_EQ(r.runs_matched, 1u);
+  EXPECT_EQ(r.duplicates_skipped, 2u);
+  EXPECT_EQ(count_all(out), 2u);
+}
+
+// A measurement with the key of one in the output but other values is not a duplicate: it is counted as a
+// conflict (the output's is kept), so the merge does not report it as a copy it dropped.
+TEST(Merge, SameKeyOtherValuesIsAConflictNotADuplicate) {
+  TempDir dir;
+  {
+    auto a = Store::open(dir.file("a.sqlite"));
+    a.add_run_with_measurements(run_record("shard1", "n1"), {relu(1, 1), relu(2, 1)});
+    MeasurementRecord changed = relu(2, 1);
+    changed.energy_j = 99.0;
+    auto b = Store::open(dir.file("b.sqlite"));
+    b.add_run_with_measurements(run_record("shard1", "n1"), {relu(1, 1), changed, relu(3, 1, "skipped")});
+  }
+  auto out = Store::open(dir.file("out.sqlite"));
+  merge_into(out, Store::open_existing(dir.file("a.sqlite")));
+  const auto r = merge_into(out, Store::open_existing(dir.file("b.sqlite")));
+  EXPECT_EQ(r.duplicates_skipped, 1u);
+  EXPECT_EQ(r.conflicts_kept, 1u);
+  EXPECT_EQ(r.measurements_copied, 1u);
+  MeasurementFilter f;
+  f.include_skipped = true;
+  for (const auto& m : out.measurements(f)) {
+    if (m.config.get("batch_size") == 2) {
+      EXPECT_EQ(m.energy_j, 2.0);  // the output's value kept
+    }
+  }
+  EXPECT_EQ(count_all(out), 3u);
+}
+
 }  // namespace
 }  // namespace dle::storage

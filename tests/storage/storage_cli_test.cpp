@@ -162,6 +162,22 @@ TEST(StorageCli, AnEmptyFileIsNotTurnedIntoADatabaseByACommandThatReads) {
   EXPECT_NE(folder.err.find("is a directory; pass a database file inside it"), std::string::npos) << folder.err;
 }
 
+// Four imports of one file into one new database at once store it once: the check for an earlier import is made
+// inside the write transaction, and opening a new database waits for the others instead of failing at once.
+TEST(StorageCli, ImportsRunningAtOnceStoreAFileOnce) {
+  TempDir dir;
+  const std::string db = dir.file("race.sqlite");
+  const std::string one = testing::dlenergy_bin() + " import codecarbon --db " + db + " " + kFixtures +
+                          "codecarbon_layers.csv >/dev/null 2>>" + dir.file("err.txt");
+  run_cli("version >/dev/null; " + one + " & " + one + " & " + one + " & " + one + " & wait");
+  EXPECT_EQ(testing::slurp(dir.file("err.txt")), "");  // no "database is locked", no other error
+  const auto store = storage::Store::open_existing(db);
+  EXPECT_EQ(store.runs().size(), 1u);
+  storage::MeasurementFilter all;
+  all.include_skipped = true;
+  EXPECT_EQ(store.count_measurements(all), 11u);
+}
+
 TEST(StorageCli, OutputLostOnAFullDiskIsAFailureNotASuccess) {
   if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full here";
   TempDir dir;
