@@ -1,5 +1,6 @@
 // dlenergy fit: one energy predictor per layer type, written as a versioned predictor file.
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <algorithm>
 #include <cmath>
 #include <iostream>
@@ -29,6 +30,10 @@ std::string r2(double v) { return std::isfinite(v) ? report::fmt_fixed(v, 4) : "
 void run_fit(const FitOptions& o) {
   refuse_directory_as_file(o.out, "--out");
   refuse_overwriting_input(o.out, "--out", o.data.db, "--db");
+  // The predictor file replaces its path by a rename: a device there (--out /dev/null) would be replaced.
+  std::error_code ec;
+  if (const auto st = std::filesystem::status(o.out, ec); std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+    throw ConfigError("--out " + o.out + " exists and is not a regular file (a device?); give the name of a file");
   const predict::Recipe& recipe = predict::recipes().get(o.recipe);
   predict::DatabaseTrainingData data = load_training_data(o.data, "fit");
   std::map<std::string, predict::TrainingSet>& sets = data.sets;

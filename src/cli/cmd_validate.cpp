@@ -63,8 +63,9 @@ void run_validate(const ValidateOptions& o) {
     for (const auto& img : estimate::write_validation_plots(o.plots, result, ctx))
       std::cerr << "dlenergy: wrote " << img << "\n";
   if (!o.record.empty()) {
-    predictors.add_validation(estimate::to_record(result, o.record));
-    predictors.save(where.path);
+    // Read again under a lock and add the record to what is there now: another validate may have recorded meanwhile.
+    const auto record = estimate::to_record(result, o.record);
+    predict::PredictorSet::update(where.path, [&](predict::PredictorSet& set) { set.add_validation(record); });
     std::cerr << "dlenergy: recorded validation '" << o.record << "' (" << result.summary.n
               << " networks) in " << where.path << "; `dlenergy estimate` reports it\n";
   }

@@ -1,7 +1,13 @@
 #include "predict/predictor_set.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -321,13 +327,21 @@ std::string PredictorSet::to_json_text() const {
   return j.dump(2) + "\n";
 }
 
-void PredictorSet::save(const std::string& path) const {
+void PredictorSet::save(const std::string& given) const {
+  namespace fs = std::filesystem;
   const std::string text = to_json_text();
-  // Write beside the target and rename, so a failure never leaves half a predictor file.
-  const std::string tmp = path + ".tmp";
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw ConfigError("predictor file " + path + " is a directory; give a file name (e.g. " + path + "/predictors.json)");
+  if (fs::is_directory(given, ec))
+    throw ConfigError("predictor file " + given + " is a directory; give a file name (e.g. " + given + "/predictors.json)");
+  // A link is followed: its target is what the user means by the file (the link stays a link).
+  const std::string path = fs::is_symlink(fs::symlink_status(given, ec)) ? fs::weakly_canonical(given, ec).string() : given;
+  const auto status = fs::status(path, ec);
+  if (fs::exists(status) && !fs::is_regular_file(status))
+    throw ConfigError("predictor file " + given + " exists and is not a regular file (a device or a socket?); give "
+                      "the name of a file to write");
+  // Write beside the target and rename, so a failure never leaves half a predictor file; the name is the
+  // process's own, so two writers never share a temporary file.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const auto fail = [&](const std::string& message) {
     std::filesystem::remove(tmp, ec);  // never leave the half-written file behind
     throw StorageError(message);
@@ -339,8 +353,29 @@ void PredictorSet::save(const std::string& path) const {
     out.flush();
     if (!out) fail("writing predictor file " + path + " failed (disk full?); it was left as it was");
   }
+  if (fs::exists(status)) fs::permissions(tmp, status.permissions(), ec);  // keep the file's mode (e.g. 600)
   std::filesystem::rename(tmp, path, ec);
   if (ec) fail("cannot move " + tmp + " to " + path + ": " + ec.message() + "; " + path + " was left as it was");
+}
+
+void PredictorSet::update(const std::string& path, const std::function<void(PredictorSet&)>& change) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path target = fs::is_symlink(fs::symlink_status(path, ec)) ? fs::weakly_canonical(path, ec) : fs::path(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw StorageError("cannot open the directory of predictor file " + path + " to lock it: " + std::strerror(errno));
+  while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+  }
+  try {
+    PredictorSet set = load(path);
+    change(set);
+    set.save(path);
+  } catch (...) {
+    ::close(fd);  // closing releases the lock
+    throw;
+  }
+  ::close(fd);
 }
 
 PredictorSet PredictorSet::parse(const std::string& text, const std::string& origin) {

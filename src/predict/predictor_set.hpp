@@ -3,6 +3,7 @@
 // This is the contract between `fit` (which writes the file) and `estimate`/`validate` (which read it).
 // File format: docs/predictors.md. No Eigen or JSON types in this header.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -81,7 +82,13 @@ class PredictorSet {
   // For the fit side: add or replace a type's predictor, and write the file.
   void set_source(PredictorSource source);
   void put(const std::string& layer_type, std::shared_ptr<const LayerPredictor> predictor);
-  void save(const std::string& path) const;  // atomically (temporary file + rename)
+  // Atomically: a temporary file beside the target, then a rename. A symbolic link is followed (its target is
+  // replaced, the link kept), the file's permissions are kept, and an existing path that is not a regular file
+  // (a device such as /dev/null, a directory) is refused.
+  void save(const std::string& path) const;
+  // Reads the file, applies `change` and saves it, holding an exclusive lock on its directory for the whole time,
+  // so that two processes updating one file (two `validate --record`) both keep their change.
+  static void update(const std::string& path, const std::function<void(PredictorSet&)>& change);
   std::string to_json_text() const;           // the file's content
 
  private:

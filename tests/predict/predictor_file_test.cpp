@@ -185,6 +185,32 @@ ValidationRecord validation_record(const std::string& description) {
   return v;
 }
 
+// save() replaces the file a link points to (the link stays), keeps the file's mode, and refuses a device.
+TEST(PredictorFile, SaveFollowsLinksKeepsTheModeAndRefusesDevices) {
+  const std::string dir = temp_path("save-dir");
+  fs::create_directories(dir + "/real");
+  const std::string real = dir + "/real/p.json", link = dir + "/link.json";
+  make_set().save(real);
+  fs::permissions(real, fs::perms::owner_read | fs::perms::owner_write);
+  fs::create_symlink(real, link);
+  PredictorSet set = make_set();
+  set.add_validation(validation_record("through the link"));
+  set.save(link);
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(PredictorSet::load(real).validations().size(), 1u);
+  EXPECT_EQ(fs::status(real).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  if (fs::exists("/dev/null")) {
+    EXPECT_THROW(make_set().save("/dev/null"), ConfigError);
+  }
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  // update(): four processes' worth of read-modify-write, one after another under the lock, keep all four.
+  for (int i = 0; i < 4; ++i)
+    PredictorSet::update(link, [&](PredictorSet& s) { s.add_validation(validation_record("run " + std::to_string(i))); });
+  EXPECT_EQ(PredictorSet::load(real).validations().size(), 5u);
+  for (const auto& e : fs::directory_iterator(dir + "/real")) EXPECT_EQ(e.path().filename(), "p.json");  // no .tmp
+  fs::remove_all(dir);
+}
+
 TEST(PredictorFile, ValidationRecordsRoundTripAndReplaceTheirNamesake) {
   PredictorSet set = make_set();
   EXPECT_EQ(nlohmann::json::parse(set.to_json_text()).count("validations"), 0u);  // absent until recorded
