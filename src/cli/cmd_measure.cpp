@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
@@ -38,8 +40,20 @@ struct ChildResult {
   int exec_errno = 0;  // non-zero: the command could not be executed
 };
 
+// The running command, for the SIGTERM handler (0 when none), and a SIGTERM that came before it started.
+volatile sig_atomic_t g_child = 0;
+volatile sig_atomic_t g_pending_term = 0;
+void forward_to_child(int sig) {
+  if (g_child > 0)
+    ::kill(static_cast<pid_t>(g_child), sig);
+  else
+    g_pending_term = 1;
+}
+
 // RAII: the parent ignores SIGINT and SIGQUIT while the child runs (as system(3) does), so Ctrl-C stops the
-// command, not the measurement of it, and the report and exit status still come out.
+// command, not the measurement of it, and the report and exit status still come out. SIGTERM (timeout, a batch
+// system cancelling the job) is sent to the command too, instead of ending the measurement and leaving the
+// command running without a parent.
 class IgnoreInterrupts {
  public:
   IgnoreInterrupts() {
@@ -48,17 +62,26 @@ class IgnoreInterrupts {
     sigemptyset(&ignore.sa_mask);
     sigaction(SIGINT, &ignore, &old_int_);
     sigaction(SIGQUIT, &ignore, &old_quit_);
+    struct sigaction forward {};
+    forward.sa_handler = forward_to_child;
+    sigemptyset(&forward.sa_mask);
+    sigaction(SIGTERM, &forward, &old_term_);
   }
   ~IgnoreInterrupts() {
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGQUIT, &old_quit_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+    g_child = 0;
+    g_pending_term = 0;
   }
   const struct sigaction& old_int() const { return old_int_; }
   const struct sigaction& old_quit() const { return old_quit_; }
+  const struct sigaction& old_term() const { return old_term_; }
 
  private:
   struct sigaction old_int_ {};
   struct sigaction old_quit_ {};
+  struct sigaction old_term_ {};
 };
 
 ChildResult run_child(const std::vector<std::string>& command, const IgnoreInterrupts& signals) {
@@ -80,6 +103,7 @@ ChildResult run_child(const std::vector<std::string>& command, const IgnoreInter
     // Child: only async-signal-safe calls from here on (the parent may have a poller thread).
     sigaction(SIGINT, &signals.old_int(), nullptr);
     sigaction(SIGQUIT, &signals.old_quit(), nullptr);
+    sigaction(SIGTERM, &signals.old_term(), nullptr);
     ::close(fds[0]);
     ::execvp(argv[0], argv.data());
     const int err = errno;
@@ -88,6 +112,8 @@ ChildResult run_child(const std::vector<std::string>& command, const IgnoreInter
     ::_exit(kCannotExecute);
   }
   ::close(fds[1]);
+  g_child = pid;
+  if (g_pending_term) ::kill(pid, SIGTERM);  // asked to stop before the command had started
   ChildResult result;
   int err = 0;
   ssize_t n;
@@ -160,13 +186,17 @@ void run_measure(const CLI::App& sub, const MeasureOptions& o) {
   std::vector<std::string> notes;
   const auto sensor = sensors::open_sensor(o.sensor, options, &notes);
 
-  std::ofstream file;
+  // The report file is written after the command, so that a command that fails to start, or a measurement that
+  // is stopped, leaves an earlier report in place; whether it can be written is checked before the command runs.
   if (!o.output.empty()) {
     refuse_directory_as_file(o.output, "--output");
-    file.open(o.output);
-    if (!file) throw StorageError("cannot write the report to " + o.output + "; check the directory exists and is writable");
+    namespace fs = std::filesystem;
+    const fs::path parent = fs::path(o.output).has_parent_path() ? fs::path(o.output).parent_path() : fs::path(".");
+    if (::access(o.output.c_str(), W_OK) != 0 && (errno != ENOENT || ::access(parent.c_str(), W_OK) != 0))
+      throw StorageError("cannot write the report to " + o.output + "; check the directory exists and is writable");
   }
-  std::ostream& out = o.output.empty() ? std::cout : file;
+  std::ostringstream report;
+  std::ostream& out = o.output.empty() ? static_cast<std::ostream&>(std::cout) : report;
   std::cout.flush();  // nothing of ours may be buffered twice across fork
 
   ChildResult child;
@@ -188,6 +218,13 @@ void run_measure(const CLI::App& sub, const MeasureOptions& o) {
   else
     write_table(out, o, *sensor, reading, child.exit_status, notes);
   out.flush();
+  if (!o.output.empty()) {
+    std::ofstream file(o.output, std::ios::binary | std::ios::trunc);
+    file << report.str();
+    file.close();
+    if (!file)
+      throw StorageError("writing the report to " + o.output + " failed (disk full?); the file is incomplete");
+  }
   exit_status = child.exit_status;
 }
 

@@ -273,5 +273,39 @@ TEST_F(Cli, MeasureWritesTheReportToAFileWhenAsked) {
   EXPECT_EQ(doc.at("command"), json::array({"echo", "hello"}));
 }
 
+// The report file is written after the command: a command that cannot start leaves an earlier report as it was.
+// A failed write is an error (exit 6), not a lost report.
+TEST_F(Cli, MeasureKeepsAnEarlierReportWhenNothingWasMeasuredAndReportsAFailedWrite) {
+  const std::string report = tmp_.path() + "/kept.txt";
+  std::ofstream(report) << "earlier report\n";
+  const Result r = run("measure --sensor estimated -o " + q(report) + " -- /nonexistent/command");
+  EXPECT_EQ(r.exit_code, 127);
+  std::ifstream in(report);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "earlier report");
+  if (std::filesystem::exists("/dev/full")) {
+    const Result full = run("measure --sensor estimated -o /dev/full -- true");
+    EXPECT_EQ(full.exit_code, 6);
+    EXPECT_NE(full.err.find("writing the report to /dev/full failed"), std::string::npos) << full.err;
+  }
+}
+
+// SIGTERM to measure (timeout, a batch system cancelling the job) goes to the command; the measurement of the
+// command so far is still reported, with the command's status 143, and no command is left running.
+TEST_F(Cli, MeasureForwardsSigtermToTheCommandAndStillReports) {
+  const std::string report = tmp_.path() + "/term.json";
+  const std::string marker = tmp_.path() + "/still-running";
+  const Result r = run("measure --sensor estimated --format json -o " + q(report) + " -- sh -c 'sleep 2; touch " +
+                           q(marker) + "' & m=$!; sleep 0.5; kill -TERM $m; wait $m; echo \"measure $?\"",
+                       "");
+  EXPECT_NE(r.out.find("measure 143"), std::string::npos) << r.out << r.err;
+  std::ifstream in(report);
+  const json doc = json::parse(in);
+  EXPECT_EQ(doc.at("exit_status"), 143);
+  ::sleep(3);  // had the command been left running, it would have created the marker by now
+  EXPECT_FALSE(std::filesystem::exists(marker));
+}
+
 }  // namespace
 }  // namespace dle::sensors
