@@ -57,7 +57,7 @@ std::vector<std::string> row(const predict::StudyRow& r, std::size_t rank) {
 }
 
 void run_analyze(const AnalyzeOptions& o) {
-  if (!o.plots.empty()) report::prepare_output_directory(o.plots, "--plots");
+  if (!o.plots.empty()) report::prepare_plot_directory(o.plots, "--plots");
   const predict::Recipe& recipe = predict::recipes().get(o.recipe);
   predict::DatabaseTrainingData data = load_training_data(o.data, "analyze");
   const std::map<std::string, predict::TrainingSet>& sets = data.sets;
@@ -139,14 +139,16 @@ void setup_analyze(CLI::App& app) {
   add_training_data_flags(*sub, o->data, "study");
   add_format_option(*sub, o->format, {"table", "markdown", "csv"});
   require_nonempty(sub->add_option("--plots", o->plots, "Write predicted-vs-measured plots (PNG and SVG, via gnuplot) into DIR"));
-  sub->add_option("--folds", o->folds, "Cross-validation folds")->check(CLI::Range(2, 1000))->capture_default_str();
-  sub->add_option("--seed", o->seed, "Seed of the shuffle before the 90/10 split (numpy RandomState compatible)")
-      ->capture_default_str();
+  whole_in_range(sub->add_option("--folds", o->folds, "Cross-validation folds")->capture_default_str(), 2, 1000);
+  whole_in_range(sub->add_option("--seed", o->seed, "Seed of the shuffle before the 90/10 split (numpy RandomState compatible)")
+                     ->capture_default_str(),
+                 0, 4294967295LL);
   sub->add_option("--recipe", o->recipe, "Recipe whose choice is marked: default or paper")
       ->check(CLI::IsMember({"default", "paper"}))
       ->capture_default_str();
-  sub->add_option("--top", o->top, "Show only the best N models per type (the chosen one always; 0 = all)")
-      ->capture_default_str();
+  whole_in_range(sub->add_option("--top", o->top, "Show only the best N models per type (the chosen one always; 0 = all)")
+                     ->capture_default_str(),
+                 0, 1'000'000);
   sub->callback([o] { run_analyze(*o); });
 }
 

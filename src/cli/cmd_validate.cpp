@@ -26,7 +26,7 @@ struct ValidateOptions {
 };
 
 void run_validate(const ValidateOptions& o) {
-  if (!o.plots.empty()) report::prepare_output_directory(o.plots, "--plots");
+  if (!o.plots.empty()) report::prepare_plot_directory(o.plots, "--plots");
   const auto where = estimate::locate_predictors(o.predictors);
   auto predictors = predict::PredictorSet::load(where.path);
   const auto store = storage::Store::open_existing(o.db);

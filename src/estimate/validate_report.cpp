@@ -217,20 +217,6 @@ void write_validation_json(std::ostream& out, const ValidationResult& r, const V
 
 namespace {
 
-bool gnuplot_available() {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return false;
-  std::string p = path;
-  std::size_t start = 0;
-  while (start <= p.size()) {
-    const std::size_t end = p.find(':', start);
-    const std::string dir = p.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!dir.empty() && ::access((fs::path(dir) / "gnuplot").c_str(), X_OK) == 0) return true;
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return false;
-}
 
 void run_gnuplot(const std::string& script) {
   pid_t pid = 0;
@@ -297,9 +283,7 @@ void write_plot(const fs::path& dir, const std::string& stem, const std::string&
 
 std::vector<std::string> write_validation_plots(const std::string& dir, const ValidationResult& r,
                                                 const ValidationContext& c) {
-  if (!gnuplot_available())
-    throw ConfigError("--plots needs gnuplot, which is not on PATH; install it (Debian: gnuplot-nox) or leave out --plots");
-  report::prepare_output_directory(dir, "--plots");
+  report::prepare_plot_directory(dir, "--plots");
   const fs::path d = fs::absolute(dir);
   // gnuplot strings are single-quoted in the script.
   if (d.string().find('\'') != std::string::npos)

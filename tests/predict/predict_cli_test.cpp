@@ -130,6 +130,17 @@ TEST_F(PredictCli, BadInputsGiveTheirExitCodes) {
   EXPECT_FALSE(fs::exists(dir_ / "x.json"));
 }
 
+// Without gnuplot, --plots fails before the study runs: no report printed, no plot files half written.
+TEST_F(PredictCli, PlotsWithoutGnuplotFailBeforeTheWork) {
+  const std::string plots = (dir_ / "plots").string();
+  const auto r = run_cli("analyze --db " + db_ + " --plots " + plots, "env PATH=/nonexistent ");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("--plots needs gnuplot, which is not on PATH"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_FALSE(fs::exists(plots));
+  EXPECT_EQ(run_cli("analyze --db " + db_ + " --top -1").exit_code, 2);  // a count, not a wrapped-around one
+}
+
 TEST_F(PredictCli, AStudyInWhichNothingCouldBeFittedIsAnErrorAndFailuresAreNotRanked) {
   // Three configurations: a 70/20/10 split leaves too few rows for any candidate.
   storage::Store store = storage::Store::open_existing(db_);
