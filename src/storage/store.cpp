@@ -575,15 +575,7 @@ std::int64_t Store::add_run(const RunRecord& run) {
 }
 
 std::int64_t Store::add_run_with_measurements(const RunRecord& run, std::vector<MeasurementRecord> ms) {
-  Transaction t(db_, path_);
-  const std::int64_t id = insert_run(db_, run, path_);
-  Statement s(db_, kInsertMeasurement, path_);
-  for (auto& m : ms) {
-    m.run_id = id;
-    insert_measurement(db_, s, m, path_);
-  }
-  t.commit();
-  return id;
+  return add_run_with_measurements_unless(run, std::move(ms), [] { return std::optional<std::int64_t>(); }).first;
 }
 
 std::pair<std::int64_t, bool> Store::add_run_with_measurements_unless(
