@@ -167,8 +167,10 @@ DatabaseTrainingData load_training_data(const storage::Store& store, const Datab
   out.source.cores = cores.size() == 1 ? *cores.begin() : 0;
   out.source.sensor = sensors.empty() ? "unknown" : join(sensors);
   out.source.estimated = estimated;
+  // How the repeats became one energy per configuration is part of where the training data came from.
   out.source.description = "database " + store.path() + " (" + (sources.empty() ? std::string("no runs") : join(sources)) +
-                           "; " + std::to_string(run_ids.size()) + " runs)";
+                           "; " + std::to_string(run_ids.size()) + " runs; repeats combined by their " +
+                           (selection.repeats == RepeatReduction::kMedian ? "median" : "mean") + ")";
   out.source.data_hash = training_data_hash(out.sets);
   return out;
 }

@@ -91,6 +91,9 @@ TEST_F(TrainingDataTest, AveragesRepeatsAndKeepsProvenance) {
 
   const auto median = load_training_data(store, {{}, false, RepeatReduction::kMedian});
   EXPECT_DOUBLE_EQ(median.sets.at("relu").energy_j[0], 2.0);
+  // How the repeats were combined is recorded with the data's provenance (the predictor file's description).
+  EXPECT_EQ(data.source.description, "database " + path_ + " (dlenergy collect; 1 runs; repeats combined by their mean)");
+  EXPECT_NE(median.source.description.find("; repeats combined by their median)"), std::string::npos);
   const auto with_network = load_training_data(store, {{}, true});
   EXPECT_EQ(with_network.sets.at("relu").configs.size(), 3u);
   EXPECT_NE(with_network.source.data_hash, data.source.data_hash);
