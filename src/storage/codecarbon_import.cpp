@@ -563,7 +563,7 @@ std::vector<ImportReport> store_codecarbon_files(Store& store,
           }
       return std::nullopt;
     };
-    const auto [id, added] = store.add_run_with_measurements_unless(f.run, std::move(f.measurements), earlier);
+    const auto [id, added] = store.add_run_with_measurements_unless(f.run, f.measurements, earlier);
     rep.run_id = id;
     rep.already_imported = !added;
     reports.push_back(std::move(rep));

@@ -33,20 +33,18 @@ MergeReport merge_into(Store& out, const Store& in) {
     std::vector<MeasurementRecord> ms = in.measurements(filter);
 
     // Looked for inside the write transaction, so that two merges into one output add a run once.
-    const std::size_t n = ms.size();
-    const auto [target_id, added] = out.add_run_with_measurements_unless(run, std::move(ms), [&]() {
+    const auto [target_id, added] = out.add_run_with_measurements_unless(run, ms, [&]() {
       std::optional<std::int64_t> id;
       for (const RunRecord& existing : out.runs())
         if (same_run(existing, run)) return std::optional<std::int64_t>(existing.id);
       return id;
     });
     if (added) {
-      report.measurements_copied += n;
+      report.measurements_copied += ms.size();
       ++report.runs_added;
       continue;
     }
     ++report.runs_matched;
-    ms = in.measurements(filter);  // moved into the call above
     MeasurementFilter theirs;
     theirs.run_id = target_id;
     theirs.include_skipped = true;

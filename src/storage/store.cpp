@@ -575,11 +575,11 @@ std::int64_t Store::add_run(const RunRecord& run) {
 }
 
 std::int64_t Store::add_run_with_measurements(const RunRecord& run, std::vector<MeasurementRecord> ms) {
-  return add_run_with_measurements_unless(run, std::move(ms), [] { return std::optional<std::int64_t>(); }).first;
+  return add_run_with_measurements_unless(run, ms, [] { return std::optional<std::int64_t>(); }).first;
 }
 
 std::pair<std::int64_t, bool> Store::add_run_with_measurements_unless(
-    const RunRecord& run, std::vector<MeasurementRecord> ms, const std::function<std::optional<std::int64_t>()>& earlier) {
+    const RunRecord& run, std::vector<MeasurementRecord>& ms, const std::function<std::optional<std::int64_t>()>& earlier) {
   Transaction t(db_, path_);  // BEGIN IMMEDIATE: no other writer between the check and the insert
   if (const auto id = earlier()) return {*id, false};  // the destructor rolls the empty transaction back
   const std::int64_t id = insert_run(db_, run, path_);

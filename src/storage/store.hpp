@@ -50,9 +50,9 @@ class Store {
   std::int64_t add_run_with_measurements(const RunRecord& run, std::vector<MeasurementRecord> ms);
   // The same, unless `earlier()` names a run already in the database: it is asked inside the write transaction,
   // so two processes adding the same run (two imports of one file, two merges) store it once. Returns the run's
-  // id and whether it was added now.
+  // id and whether it was added now; `ms` is left to the caller (its run_id set when added).
   std::pair<std::int64_t, bool> add_run_with_measurements_unless(
-      const RunRecord& run, std::vector<MeasurementRecord> ms,
+      const RunRecord& run, std::vector<MeasurementRecord>& ms,
       const std::function<std::optional<std::int64_t>()>& earlier);
 
   // Inserts and commits one measurement; returns its id. An empty created_at is set to the current UTC time.
