@@ -276,7 +276,7 @@ std::string Estimator::extrapolation_at(const Slot& slot, std::int64_t batch) co
   } else {
     layers::LayerConfig at = slot.config;
     at.values[0].second = static_cast<double>(batch);
-    std::vector<double> raw(slot.predictor->features().size());
+    std::vector<double> raw(slot.predictor->extractor().columns().size());
     slot.predictor->extractor().extract(at, raw.data());
     e = slot.predictor->extrapolation(raw.data());
   }

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <sstream>
+#include <utility>
 
 #include "core/errors.hpp"
 #include "report/table.hpp"
@@ -48,6 +49,7 @@ std::string ModelSpec::model_name() const {
   }
   if (nonnegative) name += "-nnls";
   if (standard_scaler) name += "+std";
+  if (per_work) name += "/work";
   return name;
 }
 
@@ -69,7 +71,13 @@ void ModelSpec::validate() const {
 bool ModelSpec::operator==(const ModelSpec& o) const {
   return feature_set == o.feature_set && polynomial == o.polynomial && standard_scaler == o.standard_scaler &&
          criterion == o.criterion && intercept == o.intercept && nonnegative == o.nonnegative &&
-         minmax_target == o.minmax_target;
+         minmax_target == o.minmax_target && per_work == o.per_work;
+}
+
+std::vector<std::string> model_columns(const std::string& type, const ModelSpec& spec) {
+  std::vector<std::string> out = expand_feature_set(type, spec.feature_set);
+  if (spec.per_work) out.emplace_back(kWorkColumn);
+  return out;
 }
 
 Metrics compute_metrics(const std::vector<double>& measured_j, const std::vector<double>& predicted_j) {
@@ -107,11 +115,20 @@ void append_number(std::string& out, double v) {
   char buf[32];
   out.append(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4).ptr);
 }
+
+// One unit of a type's work, for messages: "element", "MAC", "comparison" (feature_unit's plural, singular).
+std::string work_unit_singular(const std::string& type) {
+  std::string u = feature_unit(type, kWorkColumn);
+  if (!u.empty() && u.back() == 's') u.pop_back();
+  return u.empty() ? "unit of work" : u;
+}
 }  // namespace
 
 LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
   state_.spec.validate();
-  extractor_ = FeatureExtractor(state_.type, state_.features);
+  std::vector<std::string> columns = state_.features;
+  if (state_.spec.per_work) columns.emplace_back(kWorkColumn);
+  extractor_ = FeatureExtractor(state_.type, columns);
   const std::size_t expanded = polynomial_size(state_.features.size(), state_.spec.polynomial);
   std::vector<std::string> problems;
   const std::string where = state_.type + " predictor";
@@ -142,6 +159,9 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
                        std::to_string(state_.features.size()) + " features");
   if (!state_.spec.intercept && state_.intercept != 0.0)
     problems.push_back(where + ": the model has no intercept but the intercept is " + std::to_string(state_.intercept));
+  if (state_.spec.per_work && state_.training.feature_ranges.empty())
+    problems.push_back(where + ": a per-work model holds its features within the ranges it was trained on, but it "
+                       "records none (training.feature_ranges)");
   if (!problems.empty()) throw ConfigError(problems);
   static const std::string kLog = "log1p(";
   for (std::size_t c = 0; c < state_.training.feature_ranges.size(); ++c) {
@@ -152,6 +172,7 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
       f.expm1 = true;
     }
     std::string unit = feature_unit(state_.type, state_.features[c]);
+    if (f.name == kWorkColumn && unit != "MACs") f.name = std::exchange(unit, "");  // "elements 1024", not "macs"
     if (!unit.empty()) unit.insert(0, 1, ' ');
     const auto [lo, hi] = state_.training.feature_ranges[c];
     f.trained = unit + " is outside the ";
@@ -159,6 +180,8 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
     f.trained += '-';
     append_number(f.trained, f.expm1 ? std::expm1(hi) : hi);
     f.trained += unit + " it was trained on";
+    if (state_.spec.per_work)
+      f.trained += "; energy per " + work_unit_singular(state_.type) + " held at the nearest trained value";
     shown_.push_back(std::move(f));
   }
 }
@@ -170,12 +193,30 @@ LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spe
   s.type = type;
   s.spec = spec;
   s.features = expand_feature_set(type, spec.feature_set);
-  if (raw.cols != s.features.size())
-    throw Error("internal: " + type + " fit given " + std::to_string(raw.cols) + " feature columns for " +
-                std::to_string(s.features.size()));
+  const std::size_t k = s.features.size();
+  if (raw.cols != k + (spec.per_work ? 1 : 0))
+    throw Error("internal: " + type + " fit given " + std::to_string(raw.cols) + " raw columns for " +
+                std::to_string(k) + " features" + (spec.per_work ? " and the work" : ""));
   if (raw.rows != energy_j.size()) throw Error("internal: feature rows and energies differ in number");
   const std::size_t n = raw.rows;
-  Matrix z = polynomial_expand(raw, spec.polynomial);
+  // A per-work model fits energy / work on the features alone (the work is the last raw column).
+  Matrix features = raw;
+  std::vector<double> per_work_j = energy_j;
+  if (spec.per_work) {
+    features = Matrix(n, k);
+    std::size_t no_work = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      std::copy(raw.row(r), raw.row(r) + k, features.values.data() + r * k);
+      const double work = raw(r, k);
+      if (!(work > 0.0) || !std::isfinite(work)) ++no_work;
+      per_work_j[r] = energy_j[r] / work;
+    }
+    if (no_work)
+      throw FitError(type + ": " + std::to_string(no_work) + " training rows do no work (" + kWorkColumn +
+                     " <= 0), so a per-work model cannot be fitted on them; choose a model that is not per work");
+  }
+  const std::vector<double>& fit_target = spec.per_work ? per_work_j : energy_j;
+  Matrix z = polynomial_expand(features, spec.polynomial);
   const std::size_t p = z.cols;
   if (n < p + (spec.intercept ? 1 : 0))
     throw FitError(type + ": " + std::to_string(n) + " training rows cannot determine " +
@@ -205,7 +246,7 @@ LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spe
       for (std::size_t c = 0; c < p; ++c) z(r, c) = (z(r, c) - s.scaler_mean[c]) / s.scaler_scale[c];
   }
 
-  std::vector<double> target = energy_j;
+  std::vector<double> target = fit_target;
   std::vector<double> weights;
   if (spec.criterion != Criterion::kAbsolute) {
     std::size_t bad = 0;
@@ -218,7 +259,7 @@ LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spe
   }
   if (spec.criterion == Criterion::kRelative) {
     weights.resize(n);
-    for (std::size_t i = 0; i < n; ++i) weights[i] = 1.0 / energy_j[i];
+    for (std::size_t i = 0; i < n; ++i) weights[i] = 1.0 / fit_target[i];
   } else if (spec.criterion == Criterion::kLog) {
     for (auto& y : target) y = std::log(y);
   }
@@ -249,7 +290,7 @@ LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spe
   const auto [lo, hi] = std::minmax_element(energy_j.begin(), energy_j.end());
   s.training.energy_min_j = n ? *lo : 0.0;
   s.training.energy_max_j = n ? *hi : 0.0;
-  s.training.feature_ranges = column_ranges(raw);
+  s.training.feature_ranges = column_ranges(features);
   return LayerPredictor(std::move(s));
 }
 
@@ -276,10 +317,19 @@ double LayerPredictor::predict_features_j(const double* raw) const {
   std::vector<double> heap;
   double* z = stack;
   if (k > kStackFeatures) {
-    heap.resize(p);
+    heap.resize(p + k);
     z = heap.data();
   }
-  polynomial_expand(raw, k, state_.spec.polynomial, z);
+  const double* x = raw;
+  double held_stack[kStackFeatures];
+  if (state_.spec.per_work) {
+    // The features held within the training ranges (after the expanded columns when they are on the heap).
+    double* held = k > kStackFeatures ? z + p : held_stack;
+    const auto& ranges = state_.training.feature_ranges;
+    for (std::size_t c = 0; c < k; ++c) held[c] = std::clamp(raw[c], ranges[c].first, ranges[c].second);
+    x = held;
+  }
+  polynomial_expand(x, k, state_.spec.polynomial, z);
   double s = state_.intercept;
   if (state_.spec.standard_scaler) {
     for (std::size_t c = 0; c < p; ++c) s += state_.coefficients[c] * (z[c] - state_.scaler_mean[c]) / state_.scaler_scale[c];
@@ -288,6 +338,7 @@ double LayerPredictor::predict_features_j(const double* raw) const {
   }
   if (state_.spec.minmax_target) s = s * (state_.target_max - state_.target_min) + state_.target_min;
   if (state_.spec.criterion == Criterion::kLog) s = std::exp(s);
+  if (state_.spec.per_work) s *= raw[k];
   return s;
 }
 
@@ -330,8 +381,8 @@ double LayerPredictor::predict_j(const layers::LayerConfig& config, Extrapolatio
   double raw[kStackFeatures];
   std::vector<double> heap;
   double* r = raw;
-  if (state_.features.size() > kStackFeatures) {
-    heap.resize(state_.features.size());
+  if (extractor_.columns().size() > kStackFeatures) {
+    heap.resize(extractor_.columns().size());
     r = heap.data();
   }
   extractor_.extract(config, r);
@@ -350,6 +401,7 @@ std::string LayerPredictor::summary() const {
                     to_string(state_.spec.criterion) + " error";
   out += state_.spec.intercept ? ", intercept" : ", no intercept";
   if (state_.spec.minmax_target) out += ", min-max target";
+  if (state_.spec.per_work) out += ", per " + work_unit_singular(state_.type);
   return out;
 }
 

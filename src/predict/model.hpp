@@ -6,6 +6,10 @@
 //   log:      least squares on ln(joules), predictions exp(.) (a multiplicative, power-law model)
 // Optionally the feature coefficients are constrained to be >= 0 (Lawson-Hanson), and, for the paper's
 // recipe, the target is min-max scaled on the training rows as scikit-learn's MinMaxScaler does.
+// A per-work model predicts the energy per unit of the layer's work (layers::Counts::ops: MACs, window
+// comparisons or elements) from its features held within the ranges it was trained on, and multiplies that by
+// the work: outside the training data, its energy per unit of work stays at the nearest trained value and its
+// energy grows and shrinks with the work, where a polynomial extrapolated on its own can turn upwards.
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -30,8 +34,9 @@ struct ModelSpec {
   bool intercept = true;
   bool nonnegative = false;
   bool minmax_target = false;
+  bool per_work = false;  // the target is energy / work, the features held within their training ranges
 
-  // "linear", "linear-nnls", "poly2", "poly2-interaction" (+ "+std" with the scaler).
+  // "linear", "linear-nnls", "poly2", "poly2-interaction" (+ "+std" with the scaler, + "/work" per unit of work).
   std::string model_name() const;
   // "linear on [macs], relative error, intercept"
   std::string describe() const;
@@ -39,6 +44,12 @@ struct ModelSpec {
   void validate() const;
   bool operator==(const ModelSpec& o) const;
 };
+
+// The column that measures a layer's work for per-work models: layers::Counts::ops.
+inline constexpr const char* kWorkColumn = "macs";
+// The raw columns a model of `spec` reads for `type`, in order: expand_feature_set(type, spec.feature_set), then,
+// for a per-work model, kWorkColumn (the work, which is not a feature of the fitted polynomial).
+std::vector<std::string> model_columns(const std::string& type, const ModelSpec& spec);
 
 // Goodness of fit on one set of rows. Energies in joules; MSE in J^2; MAPE in percent; the within-10 % share
 // is a fraction in [0, 1]. Values are NaN when undefined (R^2 of fewer than two rows, MAPE with a zero target).
@@ -96,9 +107,9 @@ class LayerPredictor {
   // Checks sizes and names (ConfigError naming the problem) and compiles the feature extractor.
   explicit LayerPredictor(State state);
 
-  // Fits `spec` on raw feature rows (columns = expand_feature_set(type, spec.feature_set)) and energies in J
-  // per pass. FitError when the data cannot support the model (no rows, non-positive energies for the
-  // relative or log criterion, constant target with a min-max scaler).
+  // Fits `spec` on raw rows (columns = model_columns(type, spec)) and energies in J per pass. FitError when the
+  // data cannot support the model (no rows, non-positive energies for the relative or log criterion, constant
+  // target with a min-max scaler, a per-work model on rows without work).
   static LayerPredictor fit(const std::string& type, const ModelSpec& spec, const Matrix& raw_features,
                             const std::vector<double>& energy_j);
   // A fixed model linear in named features: energy_j = intercept_j + sum_i coefficients_j[i] * feature_i.
@@ -112,6 +123,8 @@ class LayerPredictor {
   State& mutable_state() { return state_; }
   const std::string& type() const { return state_.type; }
   const ModelSpec& spec() const { return state_.spec; }
+  // The model's features (before the polynomial expansion). The extractor computes these and, for a per-work
+  // model, the work after them: size raw buffers by extractor().columns().size().
   const std::vector<std::string>& features() const { return state_.features; }
   std::vector<std::string> expanded_features() const;
   const FeatureExtractor& extractor() const { return extractor_; }
@@ -123,7 +136,8 @@ class LayerPredictor {
   Extrapolation extrapolation(const double* raw) const;
   // "input_size 512 is outside the 50000-5000000 it was trained on", "traffic 2.621e+05 bytes is outside the
   // 1.223e+07-3.046e+10 bytes it was trained on": log1p(X) features are shown as X, with X's unit
-  // (feature_unit).
+  // (feature_unit). A per-work model adds how it extrapolates ("; energy per element held at the nearest trained
+  // value").
   std::string describe(const Extrapolation& e) const;
   // Same from precomputed raw features (extractor().extract); no allocation for up to 16 raw features.
   double predict_features_j(const double* raw) const;

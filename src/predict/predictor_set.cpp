@@ -36,6 +36,10 @@ ordered metrics_json(const Metrics& m) {
               {"within_10pct_share", number_or_null(m.within_10pct_share)}};
 }
 
+// model.target: what the fitted function predicts (ModelSpec::per_work).
+constexpr const char* kTargetEnergy = "energy";
+constexpr const char* kTargetPerWork = "energy_per_work";
+
 ordered predictor_json(const LayerPredictor& p) {
   const auto& s = p.state();
   ordered j;
@@ -48,7 +52,8 @@ ordered predictor_json(const LayerPredictor& p) {
                 {"scaler", s.spec.standard_scaler ? "standard" : "none"},
                 {"intercept", s.spec.intercept},
                 {"nonnegative", s.spec.nonnegative},
-                {"target_scaler", s.spec.minmax_target ? "minmax" : "none"}};
+                {"target_scaler", s.spec.minmax_target ? "minmax" : "none"},
+                {"target", s.spec.per_work ? kTargetPerWork : kTargetEnergy}};
   j["expanded_features"] = p.expanded_features();
   j["coefficients"] = s.coefficients;
   j["intercept"] = s.intercept;
@@ -163,6 +168,12 @@ class Reader {
       const std::string target = text(m, "target_scaler", mw);
       if (target != "minmax" && target != "none") fail(mw + ".target_scaler", "must be \"minmax\" or \"none\"");
       s.spec.minmax_target = target == "minmax";
+      if (m.contains("target")) {  // files written before per-work models predict energy
+        const std::string what = text(m, "target", mw);
+        if (what != kTargetEnergy && what != kTargetPerWork)
+          fail(mw + ".target", std::string("must be \"") + kTargetEnergy + "\" or \"" + kTargetPerWork + "\"");
+        s.spec.per_work = what == kTargetPerWork;
+      }
     } catch (const ConfigError& e) {
       fail(mw, std::string("is invalid: ") + e.what());
     }

@@ -30,6 +30,10 @@ std::vector<ModelSpec> study_candidates() {
         s.polynomial = model == 2 ? Polynomial::kInteraction : model == 3 ? Polynomial::kFull : Polynomial::kNone;
         s.standard_scaler = model >= 2;
         out.push_back(s);
+        if (criterion == Criterion::kLog) {  // the same per unit of work (model.hpp)
+          s.per_work = true;
+          out.push_back(s);
+        }
       }
   return out;
 }
@@ -70,7 +74,7 @@ StudyResult run_study(const TrainingSet& set, const StudySettings& settings) {
     StudyRow row;
     row.spec = candidates[c];
     try {
-      const FeatureExtractor fx(set.type, expand_feature_set(set.type, row.spec.feature_set));
+      const FeatureExtractor fx(set.type, model_columns(set.type, row.spec));
       const Matrix raw = fx.extract(set.configs);
       auto cv = cross_validate(set.type, row.spec, raw, set.energy_j, cv_rows, folds);
       row.cv = cv.metrics;

@@ -299,6 +299,48 @@ TEST(Estimator, FastPathEqualsThePredictorsOwnPathForRichModels) {
   }
 }
 
+// Per-work activation models (the shipped kind): the fast path carries the work as one more affine column and
+// holds the features within the trained range, as the predictor's own path does, at every batch size.
+TEST(Estimator, FastPathEqualsThePredictorsOwnPathForPerWorkModels) {
+  predict::ModelSpec spec;
+  spec.feature_set = "macs";
+  spec.polynomial = predict::Polynomial::kFull;
+  spec.standard_scaler = true;
+  spec.criterion = predict::Criterion::kLog;
+  spec.per_work = true;
+  predict::PredictorSet set;
+  for (const char* type : {"tanh", "sigmoid", "softmax"}) {
+    std::vector<layers::LayerConfig> configs;
+    std::vector<double> energy;
+    for (double b : {1.0, 8.0, 64.0})
+      for (double n : {5e4, 2e5, 1e6}) {
+        configs.push_back({type, {{"batch_size", b}, {"input_size", n}}});
+        energy.push_back(b * n * 40e-9 * (1.0 + std::log(b * n) / 40.0));
+      }
+    const predict::FeatureExtractor fx(type, predict::model_columns(type, spec));
+    set.put(type, std::make_shared<const predict::LayerPredictor>(
+                      predict::LayerPredictor::fit(type, spec, fx.extract(configs), energy)));
+  }
+  const auto net = arch::parse_yaml(
+      "name: heads\ninput: [64]\nlayers:\n  - {type: tanh}\n  - {type: sigmoid}\n  - {type: softmax}\n", "heads.yaml");
+  const Estimator est(net, set);
+  // 64 elements per sample: batch 1 to 781 lie below the trained 50,000 elements (64 x 781 = 49,984), 782 to
+  // 1,000,000 inside (at most 64 x 1,000,000 elements were trained on).
+  for (std::int64_t b : {1, 3, 780, 781, 4096, 1000000, 1000001}) {
+    const auto r = est.estimate(b);
+    for (std::size_t i = 0; i < 3; ++i) {
+      const auto& row = r.layers[i];
+      ASSERT_EQ(row.status, LayerStatus::kPredicted);
+      const double direct = set.predict_j(layers::to_config({net.layers[i], {64}, b}));
+      EXPECT_NEAR(row.energy_j, direct, 1e-12 * direct) << row.type << " batch " << b;
+      EXPECT_NEAR(est.energy_j(b), r.energy_j, 1e-12 * r.energy_j);
+    }
+    EXPECT_EQ(r.layers[0].note.find("extrapolated") != std::string::npos, b < 782 || b > 1000000) << b;
+  }
+  // Below the data the energy is proportional to the batch: the energy per element of 50,000 elements.
+  EXPECT_NEAR(est.estimate(3).energy_j, 3.0 * est.estimate(1).energy_j, 1e-12 * est.estimate(3).energy_j);
+}
+
 // The one-shot estimate (the CLI's path) predicts each distinct layer once through the predictor's own path:
 // its rows equal PredictorSet::predict_j exactly, not just closely.
 TEST(Estimate, OneShotRowsEqualThePredictorsOwnPathExactly) {
@@ -380,7 +422,7 @@ TEST(Estimator, LayersOutsideTheTrainingRangesAreMarkedExtrapolated) {
     EXPECT_FALSE(r.layers[1].extrapolated);
     EXPECT_EQ(r.layers[1].note, "");
     EXPECT_TRUE(r.layers[17].extrapolated);
-    EXPECT_EQ(r.layers[17].note, "extrapolated (macs 4096 elements is outside the 1e+05-1e+06 elements it was trained on)");
+    EXPECT_EQ(r.layers[17].note, "extrapolated (elements 4096 is outside the 1e+05-1e+06 it was trained on)");
     EXPECT_EQ(r.layers[17].energy_j, 4096 * testing::kJPerElement);  // still predicted, and counted
     EXPECT_FALSE(r.layers[0].extrapolated);  // conv2d's predictor records no ranges
     int marked = 0;
@@ -398,7 +440,7 @@ TEST(Estimator, LayersOutsideTheTrainingRangesAreMarkedExtrapolated) {
   const auto r4 = Estimator(arch::zoo("alexnet"), predictors).estimate(4);
   EXPECT_FALSE(r4.layers[11].extrapolated);
   EXPECT_TRUE(r4.layers[20].extrapolated);
-  EXPECT_EQ(r4.layers[20].note, "extrapolated (macs 1.638e+04 elements is outside the 1e+05-1e+06 elements it was trained on)");
+  EXPECT_EQ(r4.layers[20].note, "extrapolated (elements 1.638e+04 is outside the 1e+05-1e+06 it was trained on)");
 }
 
 TEST(Estimator, ExtrapolationOfALayerOffTheFastPathMatchesTheOneShotEstimate) {

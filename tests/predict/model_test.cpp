@@ -85,6 +85,53 @@ TEST(Model, FitRecordsTheTrainingRangesAndNamesWhatLiesOutside) {
   EXPECT_THROW(LayerPredictor{s}, ConfigError);  // one range for two features
 }
 
+// A per-work model fits the energy per element; outside the trained elements it keeps the energy per element of
+// the nearest trained size and scales with the elements.
+TEST(Model, PerWorkModelRecoversTheEnergyPerElementAndHoldsItOutsideTheData) {
+  // relu with batch size 1: the elements (macs) are the input size. Energy per element exp(a + b n), n the
+  // elements, for n = 100,000 ... 1,000,000: log(E / n) is linear in n.
+  const double a = std::log(2e-9), b = 1e-7;
+  Matrix x(10, 2);  // the feature (macs), then the work (macs again)
+  std::vector<double> y;
+  for (std::size_t r = 0; r < 10; ++r) {
+    const double n = 1e5 * static_cast<double>(r + 1);
+    x(r, 0) = x(r, 1) = n;
+    y.push_back(n * std::exp(a + b * n));
+  }
+  ModelSpec s = spec("macs", Criterion::kLog);
+  s.per_work = true;
+  EXPECT_EQ(s.model_name(), "linear/work");
+  EXPECT_EQ(model_columns("relu", s), (std::vector<std::string>{"macs", "macs"}));
+  const LayerPredictor m = LayerPredictor::fit("relu", s, x, y);
+  expect_coefficients(m, {b}, a, 1e-9);
+  EXPECT_EQ(m.state().training.feature_ranges, (std::vector<std::pair<double, double>>{{1e5, 1e6}}));
+  EXPECT_EQ(m.extractor().columns().size(), 2u);
+
+  const auto relu = [](double n) { return layers::LayerConfig{"relu", {{"batch_size", 1}, {"input_size", n}}}; };
+  EXPECT_NEAR(m.predict_j(relu(5e5)), 5e5 * std::exp(a + b * 5e5), 1e-12 * 5e5 * 2e-9);
+  // 1,000 elements: 1,000 x the energy per element at 100,000; 10,000,000: 10^7 x that at 1,000,000.
+  Extrapolation e;
+  EXPECT_NEAR(m.predict_j(relu(1e3), &e), 1e3 * std::exp(a + b * 1e5), 1e-12 * 1e3 * 2e-9);
+  EXPECT_NEAR(m.predict_j(relu(1e7)), 1e7 * std::exp(a + b * 1e6), 1e-12 * 1e7 * 2e-9 * std::exp(0.1));
+  EXPECT_EQ(m.describe(e),
+            "elements 1000 is outside the 1e+05-1e+06 it was trained on; energy per element held at the nearest "
+            "trained value");
+  EXPECT_EQ(m.summary(), "linear/work on [macs], log error, intercept, per element");
+
+  // Rows without work cannot be fitted per work; a per-work model needs its ranges.
+  x(3, 1) = 0.0;
+  try {
+    LayerPredictor::fit("relu", s, x, y);
+    FAIL() << "fitted";
+  } catch (const FitError& err) {
+    EXPECT_NE(std::string(err.what()).find("relu: 1 training rows do no work (macs <= 0)"), std::string::npos)
+        << err.what();
+  }
+  LayerPredictor::State st = m.state();
+  st.training.feature_ranges.clear();
+  EXPECT_THROW(LayerPredictor{st}, ConfigError);
+}
+
 TEST(Model, EveryCriterionRecoversAnInteractionModel) {
   // y = 3 + 2a + 0.5ab: columns a, b, ab (scikit-learn order); the relative criterion and ordinary least
   // squares agree on data without noise.

@@ -91,9 +91,9 @@ TEST_F(PredictCli, AnalyzeRanksModelsAndSaysTheEnergiesAreEstimated) {
   std::size_t rows = 1, chosen = 0;
   for (std::string line; std::getline(in, line); ++rows)
     if (line.find(",*,") != std::string::npos) ++chosen;
-  // 13 of the 17 feature sets apply to relu (not the four with log1p(stride)) x 4 models x 3 criteria, plus the
-  // recipe's own relu model (no intercept, not among the candidates).
-  EXPECT_EQ(rows, 157u);
+  // 13 of the 17 feature sets apply to relu (not the four with log1p(stride)) x 4 models x 4 targets (3 criteria,
+  // and the log criterion per unit of work), plus the recipe's own relu model (no intercept, not a candidate).
+  EXPECT_EQ(rows, 13u * 4 * 4 + 1);
   EXPECT_EQ(chosen + (first.find(",*,") != std::string::npos ? 1 : 0), 1u);
   const auto t = run_cli("analyze --db " + db_ + " --top 3 --folds 4");
   ASSERT_EQ(t.exit_code, 0) << t.err;

@@ -109,6 +109,64 @@ TEST(PredictorFile, RoundTripIsExact) {
   fs::remove(path);
 }
 
+void expect_fit_error(const std::string& text, const std::string& needle);
+
+// A per-work model (the shipped activations' kind) is written with model.target "energy_per_work" and predicts the
+// same after reading, inside and outside its training ranges; files without model.target predict energy.
+TEST(PredictorFile, PerWorkModelRoundTripsAndOlderFilesPredictEnergy) {
+  std::vector<layers::LayerConfig> configs;
+  std::vector<double> energy;
+  for (int b = 1; b <= 64; b *= 2)
+    for (double n = 50000; n <= 800000; n *= 2) {
+      configs.push_back({"tanh", {{"batch_size", b}, {"input_size", n}}});
+      const double elements = b * n;
+      energy.push_back(elements * 30e-9 * (1.0 + elements / 1e8));
+    }
+  ModelSpec s;
+  s.feature_set = "macs";
+  s.polynomial = Polynomial::kFull;
+  s.standard_scaler = true;
+  s.criterion = Criterion::kLog;
+  s.per_work = true;
+  const FeatureExtractor fx("tanh", model_columns("tanh", s));
+  PredictorSet set = make_set();
+  set.put("tanh", std::make_shared<const LayerPredictor>(LayerPredictor::fit("tanh", s, fx.extract(configs), energy)));
+  const std::string path = temp_path("per-work.json");
+  set.save(path);
+  const PredictorSet back = PredictorSet::load(path);
+  EXPECT_EQ(back.to_json_text(), read(path));
+  EXPECT_TRUE(back.get("tanh")->spec().per_work);
+  EXPECT_FALSE(back.get("conv2d")->spec().per_work);
+  const layers::LayerConfig tiny{"tanh", {{"batch_size", 1}, {"input_size", 128}}};
+  const layers::LayerConfig inside{"tanh", {{"batch_size", 4}, {"input_size", 300000}}};
+  for (const auto& c : {tiny, inside}) EXPECT_EQ(set.predict_j(c), back.predict_j(c));
+  // 128 elements cost 128 times the energy per element at the fewest trained elements (50,000).
+  const layers::LayerConfig fewest{"tanh", {{"batch_size", 1}, {"input_size", 50000}}};
+  EXPECT_NEAR(back.predict_j(tiny), back.predict_j(fewest) * 128.0 / 50000.0, 1e-12 * back.predict_j(fewest));
+  const nlohmann::json j = nlohmann::json::parse(read(path));
+  EXPECT_EQ(j["predictors"]["tanh"]["model"]["target"], "energy_per_work");
+  EXPECT_EQ(j["predictors"]["tanh"]["model"]["kind"], "poly2+std/work");
+  EXPECT_EQ(j["predictors"]["conv2d"]["model"]["target"], "energy");
+  EXPECT_EQ(back.model_summary("tanh"), "poly2+std/work on [macs], log error, intercept, per element");
+
+  nlohmann::json older = j;
+  for (auto& [type, p] : older["predictors"].items()) p["model"].erase("target");
+  older["predictors"].erase("tanh");
+  write(path, older.dump());
+  EXPECT_FALSE(PredictorSet::load(path).get("conv2d")->spec().per_work);
+  fs::remove(path);
+
+  nlohmann::json bad = j;
+  bad["predictors"]["tanh"]["model"]["target"] = "power";
+  expect_fit_error(bad.dump(), "predictors.tanh.model.target must be \"energy\" or \"energy_per_work\"");
+  bad = j;
+  bad["predictors"]["tanh"]["model"]["kind"] = "poly2+std";
+  expect_fit_error(bad.dump(), "model.kind is \"poly2+std\" but the model's fields describe \"poly2+std/work\"");
+  bad = j;
+  bad["predictors"]["tanh"]["training"].erase("feature_ranges");
+  expect_fit_error(bad.dump(), "a per-work model holds its features within the ranges it was trained on");
+}
+
 void expect_fit_error(const std::string& text, const std::string& needle) {
   const std::string path = temp_path("bad.json");
   write(path, text);

@@ -65,7 +65,7 @@ TEST(RecipeAlternatives, FitKeepsTheLowestCrossValidatedMapeAndSaysSo) {
   ASSERT_EQ(p->state().training.feature_ranges.size(), 1u);
   EXPECT_EQ(p->state().training.feature_ranges[0], (std::pair<double, double>{1000.0, 80000.0}));
   const double small[] = {500.0};
-  EXPECT_EQ(p->describe(p->extrapolation(small)), "macs 500 elements is outside the 1000-8e+04 elements it was trained on");
+  EXPECT_EQ(p->describe(p->extrapolation(small)), "elements 500 is outside the 1000-8e+04 it was trained on");
   ASSERT_EQ(out.notes.size(), 1u);
   EXPECT_NE(out.notes[0].find("relu: linear on [macs]"), std::string::npos) << out.notes[0];
   EXPECT_NE(out.notes[0].find("rather than linear on [batch_size]"), std::string::npos) << out.notes[0];
