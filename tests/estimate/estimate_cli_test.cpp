@@ -160,8 +160,14 @@ TEST_F(EstimateCli, EstimateUsesTheShippedDefaultPredictors) {
   const auto mj = nlohmann::json::parse(m.out);
   EXPECT_EQ(mj["layers"][1]["type"], "sigmoid");
   EXPECT_EQ(mj["layers"][1]["extrapolated"], true);
-  // The shipped file's sigmoid saw 55,300 to 4,961,000 elements per sample (feature_ranges, log1p(input_size)).
-  EXPECT_EQ(mj["layers"][1]["note"], "extrapolated (input_size 512 is outside the 5.53e+04-4.961e+06 it was trained on)");
+  // The shipped file's sigmoid saw 683,400 to 2,364,000,000 elements per batch (feature_ranges, macs); its energy
+  // per element is held at that of the fewest, so 4,096 elements cost 4,096 / 683,408 of theirs.
+  EXPECT_EQ(mj["layers"][1]["note"],
+            "extrapolated (elements 4096 is outside the 6.834e+05-2.364e+09 it was trained on; energy per element held "
+            "at the nearest trained value)");
+  const double per_element = mj["layers"][1]["energy_j"].get<double>() / 4096.0;
+  EXPECT_GT(per_element, 20e-9);  // the paper's sigmoids: 70 to 200 nJ per element
+  EXPECT_LT(per_element, 200e-9);
   EXPECT_FALSE(mj["layers"][0].contains("extrapolated"));  // 784 x 512 at batch 8 lies inside linear's ranges
   ASSERT_EQ(mj["warnings"].size(), 1u);
   EXPECT_NE(mj["warnings"][0].get<std::string>().find("3 layers lie outside the ranges their predictors were trained on"),
@@ -190,6 +196,7 @@ TEST_F(EstimateCli, ShippedDefaultsAreWhatTheScriptRegenerates) {
     const auto& q = fresh["predictors"][type];
     EXPECT_EQ(q["features"], p["features"]);
     EXPECT_EQ(q["model"]["feature_set"], p["model"]["feature_set"]);
+    EXPECT_EQ(q["model"]["target"], p["model"]["target"]);
     const auto& a = p["coefficients"];
     const auto& b = q["coefficients"];
     ASSERT_EQ(a.size(), b.size());
