@@ -2,10 +2,12 @@
 
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -234,6 +236,29 @@ void refuse_directory(const std::string& path) {
   if (is_directory(path))
     throw ConfigError("database '" + path + "' is a directory; pass a database file inside it (e.g. " + path +
                       "/measurements.sqlite)");
+}
+
+// The folder a database file lies in: SQLite creates its -wal and -shm files there.
+std::string folder_of(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+bool may_write(const std::string& path) { return ::access(path.c_str(), W_OK) == 0; }
+
+// "file:/abs/path?query" for sqlite3_open_v2 with SQLITE_OPEN_URI: '%', '?' and '#' escaped, one leading slash
+// (two would start an authority).
+std::string sqlite_uri(const std::string& path, const std::string& query) {
+  std::string abs = std::filesystem::absolute(path).lexically_normal().string();
+  while (abs.size() > 1 && abs[0] == '/' && abs[1] == '/') abs.erase(0, 1);
+  std::string out = "file:";
+  for (char c : abs) {
+    if (c == '%') out += "%25";
+    else if (c == '?') out += "%3f";
+    else if (c == '#') out += "%23";
+    else out += c;
+  }
+  return out + "?" + query;
 }
 
 // ---- JSON columns -------------------------------------------------------------------------------------
@@ -472,7 +497,7 @@ Store Store::open(const std::string& path) {
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   Store store(db, path);  // closes the handle on every path out of here, errors included
   if (rc != SQLITE_OK) fail(db, rc, path, "opening");
-  store.initialise(true);
+  store.initialise(Opening::kCreate);
   return store;
 }
 
@@ -483,15 +508,42 @@ Store Store::open_existing(const std::string& path) {
                        "' does not exist; check the path, or create one with `dlenergy collect`, `dlenergy import` "
                        "or `dlenergy merge`");
   refuse_directory(path);
+  if (!may_write(path) || !may_write(folder_of(path))) return open_read_only(path);
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
   Store store(db, path);
   if (rc != SQLITE_OK) fail(db, rc, path, "opening");
-  store.initialise(false);
+  store.initialise(Opening::kExisting);
   return store;
 }
 
-void Store::initialise(bool create) {
+Store Store::open_read_only(const std::string& path) {
+  // A database in WAL mode is read through its -shm index, which SQLite creates next to the file. In a folder this
+  // process may not write (a read-only mount, another user's folder) that works only if the index is there
+  // already; otherwise the file is opened as immutable, which is exact when the write-ahead log holds nothing
+  // (dlenergy checkpoints it when the last writer closes) and would silently miss what it does hold.
+  const bool index_there = file_exists(path + "-shm");
+  const std::int64_t log_bytes = file_exists(path + "-wal") ? file_size(path + "-wal") : 0;
+  std::string query = "mode=ro";
+  if (!index_there && !may_write(folder_of(path))) {
+    if (log_bytes > 0)
+      throw StorageError("database '" + path + "' has " + std::to_string(log_bytes) + " bytes of changes in " + path +
+                         "-wal that can only be read with its index (" + path + "-shm), which SQLite cannot create in " +
+                         folder_of(path) + " without write access; open it once where it may be written (any "
+                         "dlenergy command that reads it folds the changes in), or copy the database together with "
+                         "its -wal file to a folder you may write");
+    query = "immutable=1";
+  }
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(sqlite_uri(path, query).c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+  Store store(db, path);
+  if (rc != SQLITE_OK) fail(db, rc, path, "opening read-only");
+  store.initialise(Opening::kReadOnly);
+  return store;
+}
+
+void Store::initialise(Opening opening) {
+  const bool create = opening == Opening::kCreate;
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, kBusyTimeoutMs);
 
@@ -534,6 +586,14 @@ void Store::initialise(bool create) {
       throw StorageError("database '" + path_ + "' has schema version " + std::to_string(version) +
                          ", newer than this dlenergy understands (up to " + std::to_string(current_schema_version()) +
                          "); use a newer dlenergy to read it");
+  }
+  if (opening == Opening::kReadOnly) {
+    if (version < current_schema_version())
+      throw StorageError("database '" + path_ + "' has schema version " + std::to_string(version) +
+                         ", which this dlenergy reads after migrating it to version " +
+                         std::to_string(current_schema_version()) + ", a change it may not make here (read-only); "
+                         "open it once where it may be written, or copy it to a folder you may write");
+    return;  // nothing to set or migrate: the file stays as it is
   }
 
   exec(db_, "PRAGMA foreign_keys = ON", path_, "enabling foreign keys");

@@ -28,7 +28,9 @@ class Store {
   // database, or one of a newer schema, is a StorageError that says so.
   static Store open(const std::string& path);
   // Opens an existing database without creating it (StorageError when missing, or when the file holds no
-  // tables: an empty file is not turned into a database by a command that only reads).
+  // tables: an empty file is not turned into a database by a command that only reads). A file this process may
+  // not write, or one in a folder it may not write (a read-only mount), is opened read-only: it can be read, and
+  // every write fails with SQLite's "readonly database".
   static Store open_existing(const std::string& path);
 
   Store(Store&&) noexcept;
@@ -67,9 +69,12 @@ class Store {
 
  private:
   Store(sqlite3* db, std::string path);
-  // Checks the file is ours, sets the pragmas, migrates. With `create` false a file without tables (an empty
-  // file, a failed copy) is a StorageError: it is not a database yet, and it is left as it was.
-  void initialise(bool create);
+  static Store open_read_only(const std::string& path);
+  enum class Opening { kCreate, kExisting, kReadOnly };
+  // Checks the file is ours, sets the pragmas, migrates. Unless created, a file without tables (an empty file, a
+  // failed copy) is a StorageError: it is not a database yet, and it is left as it was. Read-only, nothing is set
+  // or migrated, and a schema older than this build's is a StorageError.
+  void initialise(Opening opening);
   void migrate();
   sqlite3* db_ = nullptr;
   std::string path_;

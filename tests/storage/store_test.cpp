@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 #include <functional>
+#include <grp.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include "core/errors.hpp"
@@ -303,6 +305,88 @@ TEST(Store, FiltersByKindTypeRunAndStatus) {
   MeasurementFilter r;
   r.run_id = run + 1;
   EXPECT_EQ(store.count_measurements(r), 0u);
+}
+
+// Runs `body` as a user who may not write what it does not own: in this process when that is not root, else in a
+// child that became `nobody` (root may write anything). Returns what body returns ("" for success) or what it threw.
+std::string as_unprivileged(const std::function<std::string()>& body) {
+  const auto run = [&]() -> std::string {
+    try {
+      return body();
+    } catch (const std::exception& e) {
+      return std::string("threw: ") + e.what();
+    }
+  };
+  if (::geteuid() != 0) return run();
+  int fds[2];
+  if (pipe(fds) != 0) return "pipe failed";
+  const pid_t child = fork();
+  if (child < 0) return "fork failed";
+  if (child == 0) {
+    close(fds[0]);
+    const std::string out = (setgroups(0, nullptr) == 0 && setgid(65534) == 0 && setuid(65534) == 0)
+                                ? run()
+                                : std::string("could not become nobody");
+    const ssize_t written = write(fds[1], out.data(), out.size());
+    _exit(written == static_cast<ssize_t>(out.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[256];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  return out;
+}
+
+// A database in a folder this process may not write (a read-only mount, another user's data) is read as it is;
+// writes fail, and nothing is created next to it. With changes left in its write-ahead log, which cannot be read
+// without creating the log's index there, it is refused with what to do instead of being read without them.
+TEST(Store, DatabaseInAFolderWithoutWriteAccessIsReadAsItIs) {
+  TempDir dir;
+  std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));  // nobody may enter, not write
+  const std::filesystem::path shelf = dir.path() / "shelf";
+  std::filesystem::create_directory(shelf);
+  const std::string path = (shelf / "m.sqlite").string();
+  {
+    auto store = Store::open(path);
+    const auto run = store.add_run(sample_run());
+    for (int rep = 1; rep <= 3; ++rep) store.add_measurement(sample_measurement(run, rep));
+  }
+  ASSERT_FALSE(std::filesystem::exists(path + "-wal"));  // the last writer folded its log in and removed it
+  std::filesystem::permissions(path, std::filesystem::perms(0444));
+  std::filesystem::permissions(shelf, std::filesystem::perms(0555));
+  const std::string read_back = as_unprivileged([&]() -> std::string {
+    const auto store = Store::open_existing(path);
+    if (store.count_measurements() != 3) return "read " + std::to_string(store.count_measurements()) + " measurements";
+    if (store.runs().size() != 1 || store.runs()[0].hostname != "node17") return "the run did not read back";
+    if (store.measurements()[1].energy_j != 45.0) return "an energy did not read back";
+    return "";
+  });
+  EXPECT_EQ(read_back, "");
+  const std::string write = as_unprivileged([&]() -> std::string {
+    auto store = Store::open_existing(path);
+    store.add_run(sample_run());
+    return "a run was added";
+  });
+  EXPECT_NE(write.find("readonly database"), std::string::npos) << write;
+  EXPECT_FALSE(std::filesystem::exists(path + "-shm"));
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+
+  std::filesystem::permissions(shelf, std::filesystem::perms(0755));
+  std::ofstream(path + "-wal") << std::string(100, 'x');  // as a copy made while a writer was still running
+  std::filesystem::permissions(shelf, std::filesystem::perms(0555));
+  const std::string refused = as_unprivileged([&]() -> std::string {
+    Store::open_existing(path);
+    return "opened";
+  });
+  EXPECT_NE(refused.find("threw: database '" + path + "' has 100 bytes of changes in " + path + "-wal"),
+            std::string::npos)
+      << refused;
+  EXPECT_NE(refused.find("open it once where it may be written"), std::string::npos) << refused;
+  std::filesystem::permissions(shelf, std::filesystem::perms(0755));
+  std::filesystem::permissions(path, std::filesystem::perms(0644));
 }
 
 // A writer killed with SIGKILL at an arbitrary moment loses nothing it reported as committed, and the
