@@ -133,6 +133,15 @@ const std::vector<std::string>& configurable_types() {
 
 bool is_configurable(const std::string& type) { return find_schema(type) != nullptr; }
 
+std::string param_unit(const std::string& type, const std::string& param) {
+  if (param == "batch_size") return "samples";
+  if (param == "image_size" || param == "kernel_size" || param == "stride" || param == "padding") return "pixels";
+  if (param == "in_channels" || param == "out_channels") return "channels";
+  if (param == "output_size" || (param == "input_size" && type == "linear")) return "features";
+  if (param == "input_size") return "elements per sample";
+  return "";
+}
+
 const std::vector<std::string>& config_params(const std::string& type) { return schema_of(type).names; }
 
 const std::vector<OptionalParam>& optional_params(const std::string& type) { return schema_of(type).optional; }

@@ -35,6 +35,10 @@ const std::vector<std::string>& configurable_types();
 bool is_configurable(const std::string& type);
 // Parameter names of a type's schema, batch_size first. Throws ConfigError for other types.
 const std::vector<std::string>& config_params(const std::string& type);
+// What one unit of a schema parameter counts, for texts that show its value: "samples" (batch_size), "pixels"
+// (image_size, kernel_size, stride, padding), "channels", "features" (linear's input_size and output_size),
+// "elements per sample" (an activation's input_size); "" for other names.
+std::string param_unit(const std::string& type, const std::string& param);
 
 // A value a configuration may carry after its schema parameters. Absent means its default, and a configuration
 // leaves it out at its default, so that configurations written before it existed keep their text (their key).

@@ -209,7 +209,7 @@ std::string feature_unit(const std::string& type, const std::string& column) {
     inner = inner.substr(kLog.size(), inner.size() - kLog.size() - 1);
   for (const auto& q : derived_table())
     if (q.info.name == inner && q.applies(type)) return q.unit(type);
-  return "";
+  return layers::param_unit(type, inner);
 }
 
 const std::vector<FeatureInfo>& feature_groups() {

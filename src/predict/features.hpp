@@ -61,8 +61,8 @@ double aligned_rows(const layers::LayerConfig& config);
 const std::vector<FeatureInfo>& derived_quantities();
 // The unit of a feature column's quantity for `type`, for texts that show its value: "bytes" (bytes, traffic),
 // "elements" (inputs, outputs, fresh_outputs; the work of an activation), "MACs" or "comparisons" (the work of
-// conv2d and linear, maxpool2d). A log1p(X) column has X's unit. "" for schema parameters (their names say what
-// they count) and 0/1 flags.
+// conv2d and linear, maxpool2d), or a schema parameter's (layers::param_unit: "samples", "pixels", ...). A
+// log1p(X) column has X's unit. "" for 0/1 flags.
 std::string feature_unit(const std::string& type, const std::string& column);
 // Feature groups usable in a feature set, with their meaning.
 const std::vector<FeatureInfo>& feature_groups();

@@ -134,8 +134,8 @@ class LayerPredictor {
   double predict_j(const layers::LayerConfig& config, Extrapolation* extrapolation = nullptr) const;
   // The first raw feature (extractor().extract) outside the training ranges.
   Extrapolation extrapolation(const double* raw) const;
-  // "input_size 512 is outside the 50000-5000000 it was trained on", "traffic 2.621e+05 bytes is outside the
-  // 1.223e+07-3.046e+10 bytes it was trained on": log1p(X) features are shown as X, with X's unit
+  // "batch_size 512 samples is outside the 1-511 samples it was trained on", "traffic 2.621e+05 bytes is outside
+  // the 1.223e+07-3.046e+10 bytes it was trained on": log1p(X) features are shown as X, with X's unit
   // (feature_unit). A per-work model adds how it extrapolates ("; energy per element held at the nearest trained
   // value").
   std::string describe(const Extrapolation& e) const;
@@ -150,7 +150,7 @@ class LayerPredictor {
   FeatureExtractor extractor_;
   // Per raw feature, for describe(): the quantity's name ("input_size" for log1p(input_size)), whether its
   // values are shown through expm1, and " <unit> is outside the <lo>-<hi> <unit> it was trained on" (made once, at
-  // construction; no unit for schema parameters and flags).
+  // construction; no unit for 0/1 flags).
   struct Shown {
     std::string name;
     bool expm1 = false;

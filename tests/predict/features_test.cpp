@@ -149,7 +149,7 @@ TEST(FeatureSets, StrideAndKernelGroupsApplyToWindowedLayersOnly) {
   }
 }
 
-TEST(FeatureUnits, WorkIsInTheTypesOwnUnitBytesInBytesParametersAndFlagsHaveNone) {
+TEST(FeatureUnits, WorkIsInTheTypesOwnUnitBytesInBytesParametersInTheirOwnFlagsHaveNone) {
   EXPECT_EQ(feature_unit("conv2d", "macs"), "MACs");
   EXPECT_EQ(feature_unit("conv2d", "log1p(blocked_macs)"), "MACs");
   EXPECT_EQ(feature_unit("linear", "paper_macs"), "MACs");
@@ -159,8 +159,11 @@ TEST(FeatureUnits, WorkIsInTheTypesOwnUnitBytesInBytesParametersAndFlagsHaveNone
   EXPECT_EQ(feature_unit("linear", "log1p(bytes)"), "bytes");
   EXPECT_EQ(feature_unit("relu", "fresh_outputs"), "elements");
   EXPECT_EQ(feature_unit("conv2d", "log1p(inputs)"), "elements");
-  EXPECT_EQ(feature_unit("linear", "input_size"), "");  // a schema parameter: its name says what it counts
-  EXPECT_EQ(feature_unit("linear", "log1p(batch_size)"), "");
+  EXPECT_EQ(feature_unit("linear", "input_size"), "features");  // a schema parameter: layers::param_unit
+  EXPECT_EQ(feature_unit("tanh", "log1p(input_size)"), "elements per sample");
+  EXPECT_EQ(feature_unit("linear", "log1p(batch_size)"), "samples");
+  EXPECT_EQ(feature_unit("conv2d", "kernel_size"), "pixels");
+  EXPECT_EQ(feature_unit("maxpool2d", "in_channels"), "channels");
   EXPECT_EQ(feature_unit("linear", "aligned_rows"), "");  // a 0/1 flag
   EXPECT_EQ(feature_unit("conv2d", "narrow_input"), "");
 }

@@ -62,7 +62,7 @@ TEST(Model, FitRecordsTheTrainingRangesAndNamesWhatLiesOutside) {
   const Extrapolation e = m.extrapolation(above);
   EXPECT_EQ(e.feature, 1);
   EXPECT_EQ(e.value, 7.5);
-  EXPECT_EQ(m.describe(e), "input_size 7.5 is outside the 1-5 it was trained on");
+  EXPECT_EQ(m.describe(e), "input_size 7.5 elements per sample is outside the 1-5 elements per sample it was trained on");
   EXPECT_EQ(m.extrapolation(below).feature, 0);  // the first feature outside
   EXPECT_EQ(m.describe(Extrapolation{}), "");
   EXPECT_EQ(m.predict_j(layers::LayerConfig{"relu", {{"batch_size", 2}, {"input_size", 9}}}), 3 + 4 + 0.7 * 9);
@@ -76,7 +76,8 @@ TEST(Model, FitRecordsTheTrainingRangesAndNamesWhatLiesOutside) {
   s.training.feature_ranges = {{std::log1p(1.0), std::log1p(512.0)}, {std::log1p(50000.0), std::log1p(5e6)}};
   const LayerPredictor logs(s);
   const double small[] = {std::log1p(8.0), std::log1p(511.0)};
-  EXPECT_EQ(logs.describe(logs.extrapolation(small)), "input_size 511 is outside the 5e+04-5e+06 it was trained on");
+  EXPECT_EQ(logs.describe(logs.extrapolation(small)),
+            "input_size 511 elements per sample is outside the 5e+04-5e+06 elements per sample it was trained on");
 
   // A predictor without recorded ranges (an older file) says nothing.
   s.training.feature_ranges.clear();
