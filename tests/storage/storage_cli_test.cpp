@@ -163,19 +163,38 @@ TEST(StorageCli, AnEmptyFileIsNotTurnedIntoADatabaseByACommandThatReads) {
 }
 
 // Four imports of one file into one new database at once store it once: the check for an earlier import is made
-// inside the write transaction, and opening a new database waits for the others instead of failing at once.
+// inside the write transaction, and opening a new database waits for the others instead of failing at once. The file
+// has 3,000 rows (one fixture row at 3,000 batch sizes), so each import spends a while between reading the file and
+// writing it, where a check made outside the transaction let every import through.
 TEST(StorageCli, ImportsRunningAtOnceStoreAFileOnce) {
   TempDir dir;
+  std::istringstream fixture(testing::slurp(std::string(kFixtures) + "codecarbon_layers.csv"));
+  std::string header, conv, pool;
+  std::getline(fixture, header);
+  std::getline(fixture, conv);
+  std::getline(fixture, pool);  // module:MaxPool2d, batch_size:10, run_id u2
+  ASSERT_NE(pool.find("batch_size:10,"), std::string::npos);
+  const std::string csv = dir.file("many.csv");
+  {
+    std::ofstream out(csv);
+    out << header << "\n";
+    for (int b = 1; b <= 3000; ++b) {
+      std::string row = pool;
+      row.replace(row.find("batch_size:10,"), 14, "batch_size:" + std::to_string(b) + ",");
+      row.replace(row.find(",u2,"), 4, ",u" + std::to_string(b) + ",");
+      out << row << "\n";
+    }
+  }
   const std::string db = dir.file("race.sqlite");
-  const std::string one = testing::dlenergy_bin() + " import codecarbon --db " + db + " " + kFixtures +
-                          "codecarbon_layers.csv >/dev/null 2>>" + dir.file("err.txt");
+  const std::string one =
+      testing::dlenergy_bin() + " import codecarbon --db " + db + " " + csv + " >/dev/null 2>>" + dir.file("err.txt");
   run_cli("version >/dev/null; " + one + " & " + one + " & " + one + " & " + one + " & wait");
   EXPECT_EQ(testing::slurp(dir.file("err.txt")), "");  // no "database is locked", no other error
   const auto store = storage::Store::open_existing(db);
   EXPECT_EQ(store.runs().size(), 1u);
   storage::MeasurementFilter all;
   all.include_skipped = true;
-  EXPECT_EQ(store.count_measurements(all), 11u);
+  EXPECT_EQ(store.count_measurements(all), 3000u);
 }
 
 TEST(StorageCli, OutputLostOnAFullDiskIsAFailureNotASuccess) {
