@@ -22,7 +22,7 @@ void run_export(const ExportOptions& o) {
     refuse_directory_as_file(o.out, "--out");
     refuse_overwriting_input(o.out, "--out", o.db, "--db");
   }
-  const auto store = storage::Store::open_existing(o.db);
+  const auto store = open_database_to_read(o.db);
   storage::MeasurementFilter filter;
   filter.include_skipped = !o.ok_only;
   const auto ms = store.measurements(filter);

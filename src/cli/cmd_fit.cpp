@@ -94,7 +94,7 @@ predict::DatabaseTrainingData load_training_data(const TrainingDataFlags& f, con
   if (f.db.empty() && f.training_sets.empty())
     throw UsageError(command + " needs its training data: give --db FILE or --training-sets DIR");
   if (f.training_sets.empty()) {
-    const storage::Store store = storage::Store::open_existing(f.db);
+    const storage::Store store = open_database_to_read(f.db);
     auto data = predict::load_training_data(
         store, {f.layers, f.include_network_layers, predict::repeat_reduction_from_string(f.repeats)});
     for (const auto& t : f.layers)

@@ -23,9 +23,15 @@ void run_merge(const MergeOptions& o) {
     std::error_code ec;
     if (fs::exists(o.out, ec) && fs::equivalent(in, o.out, ec))
       throw ConfigError("input '" + in + "' is the output database; name a new or different OUT");
-    inputs.push_back(storage::Store::open_existing(in));
+    inputs.push_back(open_database_to_read(in));
   }
   auto out = storage::Store::open(o.out);
+  for (const auto& m : storage::unfinished_merges(out))
+    std::cerr << "dlenergy: note: " << o.out << " holds the part copied by a merge that did not finish, of "
+              << storage::describe(m) << "; this merge completes what it shares with that one\n";
+  // Marked unfinished until every input is copied: a merge killed half way leaves whole runs, and a mark that the
+  // commands reading the output report.
+  const std::string mark = storage::begin_merge(out, o.inputs);
   std::size_t copied = 0, duplicates = 0;
   for (const auto& in : inputs) {
     const auto r = storage::merge_into(out, in);
@@ -42,6 +48,7 @@ void run_merge(const MergeOptions& o) {
                 << " but other values (status or energy); the output's were kept and these not copied: are these "
                    "two different collections with the same settings?\n";
   }
+  storage::finish_merge(out, mark, o.inputs);
   storage::MeasurementFilter all;
   all.include_skipped = true;
   std::cout << "total: " << copied << " measurement(s) copied, " << duplicates << " duplicate(s) skipped; " << o.out

@@ -29,7 +29,7 @@ void run_validate(const ValidateOptions& o) {
   if (!o.plots.empty()) report::prepare_plot_directory(o.plots, "--plots");
   const auto where = estimate::locate_predictors(o.predictors);
   auto predictors = predict::PredictorSet::load(where.path);
-  const auto store = storage::Store::open_existing(o.db);
+  const auto store = open_database_to_read(o.db);
   std::vector<storage::MeasurementRecord> ms;
   for (auto kind : {storage::MeasurementKind::kNetwork, storage::MeasurementKind::kNetworkLayer}) {
     storage::MeasurementFilter f;

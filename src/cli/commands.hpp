@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "storage/store.hpp"
+
 namespace CLI {
 class App;
 class Option;
@@ -82,5 +84,9 @@ void refuse_overwriting_input(const std::string& out, const std::string& out_fla
                               const std::string& in_flag);
 // ConfigError when `path` exists and is a directory: `flag` names a file to write.
 void refuse_directory_as_file(const std::string& path, const std::string& flag);
+
+// Opens a database that a command reads (storage::Store::open_existing) and warns on stderr when it is the output
+// of a merge that did not finish, naming that merge and how to complete it.
+storage::Store open_database_to_read(const std::string& path);
 
 }  // namespace dle::cli

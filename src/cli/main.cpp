@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
 #include "report/table.hpp"
+#include "storage/merge.hpp"
 
 namespace dle::cli {
 int exit_status = 0;
@@ -80,6 +81,15 @@ void refuse_directory_as_file(const std::string& path, const std::string& flag) 
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw ConfigError(flag + " " + path + " is a directory; give the name of a file (in it, or elsewhere)");
+}
+
+storage::Store open_database_to_read(const std::string& path) {
+  storage::Store store = storage::Store::open_existing(path);
+  for (const auto& m : storage::unfinished_merges(store))
+    std::cerr << "dlenergy: warning: " << path << " is the output of a merge that did not finish, of "
+              << storage::describe(m) << ": it holds whole runs but may lack some; run that merge again to complete "
+              << "it\n";
+  return store;
 }
 }  // namespace dle::cli
 

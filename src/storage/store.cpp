@@ -652,6 +652,27 @@ std::pair<std::int64_t, bool> Store::add_run_with_measurements_unless(
   return {id, true};
 }
 
+std::map<std::string, std::string> Store::meta(const std::string& prefix) const {
+  Statement s(db_, "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key", path_);
+  s.bind(1, prefix);
+  std::map<std::string, std::string> out;
+  while (s.step("reading meta")) out.emplace(s.col_text(0), s.col_text(1));
+  return out;
+}
+
+void Store::set_meta(const std::string& key, const std::string& value) {
+  Statement s(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", path_);
+  s.bind(1, key);
+  s.bind(2, value);
+  s.step("writing meta");
+}
+
+void Store::erase_meta(const std::string& key) {
+  Statement s(db_, "DELETE FROM meta WHERE key = ?1", path_);
+  s.bind(1, key);
+  s.step("erasing meta");
+}
+
 std::optional<RunRecord> Store::find_run_by_settings_hash(const std::string& hash) const {
   Statement s(db_, std::string("SELECT ") + kRunColumns + " FROM runs WHERE settings_hash = ?1 ORDER BY id LIMIT 1",
               path_);

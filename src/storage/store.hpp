@@ -4,6 +4,7 @@
 // was reported done. WAL journal, synchronous=FULL.
 #include <memory>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -66,6 +67,12 @@ class Store {
   std::size_t count_measurements(const MeasurementFilter& filter = {}) const;
   // item_key() of every measurement of a run (ok or skipped), for resume.
   std::set<std::string> item_keys(std::int64_t run_id) const;
+
+  // The meta table: facts about the database itself (meta.application = 'dlenergy', markers of unfinished work).
+  // Rows whose key starts with `prefix`, by key.
+  std::map<std::string, std::string> meta(const std::string& prefix) const;
+  void set_meta(const std::string& key, const std::string& value);  // inserts or replaces, committed at once
+  void erase_meta(const std::string& key);
 
  private:
   Store(sqlite3* db, std::string path);

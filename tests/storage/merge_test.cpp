@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "storage/merge.hpp"
 #include "storage/store.hpp"
@@ -157,6 +160,38 @@ TEST(Merge, SameKeyOtherValuesIsAConflictNotADuplicate) {
     }
   }
   EXPECT_EQ(count_all(out), 3u);
+}
+
+// A merge is marked unfinished in its output from its start to its end; a later merge that copies all of an
+// unfinished one's inputs clears that mark too, and one that copies only some of them leaves it.
+TEST(Merge, UnfinishedMergesAreMarkedUntilTheirInputsAreCopiedInWhole) {
+  TempDir dir;
+  auto out = Store::open(dir.file("out.sqlite"));
+  const std::string a = dir.file("a.sqlite"), b = dir.file("b.sqlite"), c = dir.file("c.sqlite");
+  EXPECT_TRUE(unfinished_merges(out).empty());
+  const std::string killed = begin_merge(out, {a, b});  // as a merge killed before it ended leaves it
+  const std::string other = begin_merge(out, {a, c});
+  auto marks = unfinished_merges(out);
+  ASSERT_EQ(marks.size(), 2u);
+  EXPECT_EQ(marks[0].inputs, (std::vector<std::string>{a, b}));
+  EXPECT_EQ(marks[0].pid, static_cast<std::int64_t>(::getpid()));
+  EXPECT_EQ(describe(marks[0]).rfind(a + ", " + b + " (started ", 0), 0u) << describe(marks[0]);
+
+  const std::string now = begin_merge(out, {b, a});
+  EXPECT_EQ(unfinished_merges(out).size(), 3u);
+  finish_merge(out, now, {b, a});
+  marks = unfinished_merges(out);
+  ASSERT_EQ(marks.size(), 1u);  // its own mark and the killed one's ({a, b}, copied in whole now) are gone
+  EXPECT_EQ(marks[0].key, other);
+  EXPECT_NE(killed, other);
+
+  out.set_meta("unfinished_merge:edited", "not json");
+  marks = unfinished_merges(out);
+  ASSERT_EQ(marks.size(), 2u);
+  const auto edited = std::find_if(marks.begin(), marks.end(), [](const UnfinishedMerge& m) { return m.inputs.empty(); });
+  ASSERT_NE(edited, marks.end());
+  EXPECT_EQ(describe(*edited), "inputs not recorded (meta row 'unfinished_merge:edited')");
+  EXPECT_EQ(out.meta("application").at("application"), "dlenergy");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "storage/merge.hpp"
 #include "storage/store.hpp"
 #include "support/run_cli.hpp"
 #include "temp_dir.hpp"
@@ -195,6 +196,45 @@ TEST(StorageCli, ImportsRunningAtOnceStoreAFileOnce) {
   storage::MeasurementFilter all;
   all.include_skipped = true;
   EXPECT_EQ(store.count_measurements(all), 3000u);
+}
+
+// The output of a merge that stopped half way is named as such by the commands that read it, and running the merge
+// again completes it and clears the mark.
+TEST(StorageCli, AMergeThatDidNotFinishIsReportedUntilItIsRunAgain) {
+  TempDir dir;
+  const std::string a = dir.file("a.sqlite"), b = dir.file("b.sqlite"), out = dir.file("out.sqlite");
+  ASSERT_EQ(run_cli("import codecarbon --db " + a + " " + kFixtures + "codecarbon_layers.csv").exit_code, 0);
+  ASSERT_EQ(run_cli("import codecarbon --db " + b + " " + kFixtures + "codecarbon_networks.csv").exit_code, 0);
+  {  // what a merge of a and b leaves when it is killed after copying a
+    auto o = storage::Store::open(out);
+    storage::begin_merge(o, {a, b});
+    storage::merge_into(o, storage::Store::open_existing(a));
+  }
+  for (const std::string& command : {"export --db " + out, "validate --db " + out,
+                                     "fit --db " + out + " --out " + dir.file("p.json")}) {
+    const auto r = run_cli(command);
+    EXPECT_NE(r.err.find("warning: " + out + " is the output of a merge that did not finish, of " + a + ", " + b +
+                         " (started "),
+              std::string::npos)
+        << command << "\n" << r.err;
+    EXPECT_NE(r.err.find("it holds whole runs but may lack some; run that merge again to complete it"),
+              std::string::npos)
+        << r.err;
+  }
+  const auto again = run_cli("merge " + out + " " + a + " " + b);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("note: " + out + " holds the part copied by a merge that did not finish"), std::string::npos)
+      << again.err;
+  const auto after = run_cli("export --db " + out);
+  EXPECT_EQ(after.err, "");
+  const auto merged = storage::Store::open_existing(out);
+  EXPECT_EQ(merged.runs().size(), 2u);
+  EXPECT_TRUE(storage::unfinished_merges(merged).empty());
+  // A merge that ends leaves no mark.
+  const auto whole = run_cli("merge " + dir.file("whole.sqlite") + " " + a + " " + b);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  EXPECT_EQ(whole.err, "");
+  EXPECT_TRUE(storage::unfinished_merges(storage::Store::open_existing(dir.file("whole.sqlite"))).empty());
 }
 
 TEST(StorageCli, OutputLostOnAFullDiskIsAFailureNotASuccess) {
