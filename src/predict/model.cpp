@@ -200,13 +200,14 @@ LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spe
   if (raw.rows != energy_j.size()) throw Error("internal: feature rows and energies differ in number");
   const std::size_t n = raw.rows;
   // A per-work model fits energy / work on the features alone (the work is the last raw column).
-  Matrix features = raw;
-  std::vector<double> per_work_j = energy_j;
+  Matrix per_work_features;
+  std::vector<double> per_work_j;
   if (spec.per_work) {
-    features = Matrix(n, k);
+    per_work_features = Matrix(n, k);
+    per_work_j.resize(n);
     std::size_t no_work = 0;
     for (std::size_t r = 0; r < n; ++r) {
-      std::copy(raw.row(r), raw.row(r) + k, features.values.data() + r * k);
+      std::copy(raw.row(r), raw.row(r) + k, per_work_features.values.data() + r * k);
       const double work = raw(r, k);
       if (!(work > 0.0) || !std::isfinite(work)) ++no_work;
       per_work_j[r] = energy_j[r] / work;
@@ -215,6 +216,7 @@ LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spe
       throw FitError(type + ": " + std::to_string(no_work) + " training rows do no work (" + kWorkColumn +
                      " <= 0), so a per-work model cannot be fitted on them; choose a model that is not per work");
   }
+  const Matrix& features = spec.per_work ? per_work_features : raw;
   const std::vector<double>& fit_target = spec.per_work ? per_work_j : energy_j;
   Matrix z = polynomial_expand(features, spec.polynomial);
   const std::size_t p = z.cols;

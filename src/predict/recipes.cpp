@@ -59,18 +59,9 @@ Recipe paper_recipe() {
   return r;
 }
 
-// dlenergy's choice (docs/predictors.md, "The default recipe", has the tables behind it). The rule:
-//   1. rank every candidate of `dlenergy analyze` by cross-validated MAPE on the random configurations;
-//   2. keep the models that cannot blow up outside the training ranges: on the log scale only log features and
-//      0/1 indicators (a raw feature inside exp() explodes), and no pair of log columns that is collinear for
-//      the type (for activations bytes = 8 x elements, so log1p(bytes) ~ log1p(macs) + 2.1);
-//   3. among the best of those, take the one with the smallest relative error on layer shapes of real networks
-//      (AlexNet/VGG layers measured alone), where such measurements exist (conv2d, maxpool2d, linear).
-// All are multiplicative models: energy = exp(quadratic in log work and log traffic), no additive intercept in
-// joules, positive for every configuration. Change a row here to change the recipe.
 // tanh, sigmoid, softmax: the paper measured them at 50,000 to 5,000,000 elements per sample (0.7 million to 2.5
 // billion per batch); networks also run them on a classifier's few hundred. The energy per element is a function of
-// the batch's elements alone (a degree-2 polynomial of its logarithm in the element count), held within the trained
+// the batch's elements alone (its logarithm a degree-2 polynomial of the element count), held within the trained
 // range and multiplied by the elements, so a smaller layer costs less in proportion. Models of the energy itself as a
 // polynomial of log batch and input size turned upwards below the data (a 128-element tanh came out above a
 // 52,200-element one). Per-work models of several size features leave the data when each feature is held within
@@ -83,6 +74,17 @@ constexpr const char* kActivationModel =
     "and input size: 17.1, 14.2, 8.3 %), and outside the trained sizes the energy scales with the elements, where "
     "that polynomial turned upwards (it gave a 128-element tanh more energy than a 52,200-element one)";
 
+// dlenergy's choice (docs/predictors.md, "The default recipe", has the tables behind it). The rule:
+//   1. rank every candidate of `dlenergy analyze` by cross-validated MAPE on the random configurations;
+//   2. keep the models that cannot blow up outside the training ranges: on the log scale only log features and
+//      0/1 indicators (a raw feature inside exp() explodes), and no pair of log columns that is collinear for
+//      the type (for activations bytes = 8 x elements, so log1p(bytes) ~ log1p(macs) + 2.1); or a per-work model
+//      of one size feature, which is held within its trained range (the activations, above);
+//   3. among the best of those, take the one with the smallest relative error on layer shapes of real networks
+//      (AlexNet/VGG layers measured alone), where such measurements exist (conv2d, maxpool2d, linear).
+// All are positive for every configuration, with no additive intercept in joules: exp(quadratic in log work and log
+// traffic) for conv2d, maxpool2d and linear, non-negative joules per byte for relu, elements x exp(quadratic in the
+// elements) for the activations. Change a row here to change the recipe.
 Recipe default_recipe() {
   Recipe r;
   r.name = "default";
