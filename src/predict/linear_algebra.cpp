@@ -100,26 +100,38 @@ LeastSquaresSolution least_squares(const Matrix& x, const std::vector<double>& y
   a = w.asDiagonal() * a;
   const Eigen::VectorXd b = w.asDiagonal() * (ym.array() - y_mean).matrix();
 
-  // Unit-norm columns; a column that is all zeros (constant before centring) keeps scale 1 and gets 0.
+  // Unit-norm columns; a column that is all zeros (constant before centring) keeps scale 1 and gets 0. A constant
+  // column is zeroed exactly: centred by its rounded mean it would leave rounding noise, which scaling to unit norm
+  // would turn into a column of the design.
   Eigen::VectorXd scale(p);
   for (Eigen::Index j = 0; j < p; ++j) {
+    if (options.intercept && n > 0 && xm.col(j).maxCoeff() == xm.col(j).minCoeff()) a.col(j).setZero();
     const double s = a.col(j).norm();
     scale(j) = (s > 0.0 && std::isfinite(s)) ? s : 1.0;
     a.col(j) /= scale(j);
   }
 
-  Eigen::VectorXd beta(p);
+  // Solved on the columns that are not all zeros (those get 0): a design of zero columns only, every feature
+  // constant, leaves the fit to the intercept, where the QR would divide 0 by 0.
+  std::vector<Eigen::Index> live;
+  for (Eigen::Index j = 0; j < p; ++j)
+    if (!a.col(j).isZero(0.0)) live.push_back(j);
+  Eigen::MatrixXd a_live(n, static_cast<Eigen::Index>(live.size()));
+  for (std::size_t k = 0; k < live.size(); ++k) a_live.col(static_cast<Eigen::Index>(k)) = a.col(live[k]);
+  Eigen::VectorXd beta = Eigen::VectorXd::Zero(p);
+  Eigen::VectorXd beta_live;
   LeastSquaresSolution out;
-  if (p == 0) {
+  if (live.empty()) {
     out.rank = 0;
   } else if (options.nonnegative) {
-    beta = nnls_eigen(a, b);
-    out.rank = static_cast<int>(a.colPivHouseholderQr().rank());
+    beta_live = nnls_eigen(a_live, b);
+    out.rank = static_cast<int>(a_live.colPivHouseholderQr().rank());
   } else {
-    Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(a);
-    beta = qr.solve(b);
+    Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(a_live);
+    beta_live = qr.solve(b);
     out.rank = static_cast<int>(qr.rank());
   }
+  for (std::size_t k = 0; k < live.size(); ++k) beta(live[k]) = beta_live(static_cast<Eigen::Index>(k));
   out.coefficients.resize(static_cast<std::size_t>(p));
   double dot = 0.0;
   for (Eigen::Index j = 0; j < p; ++j) {

@@ -240,9 +240,13 @@ LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spe
         const double d = z(r, c) - s.scaler_mean[c];
         s.scaler_scale[c] += d * d;
       }
-    for (auto& v : s.scaler_scale) {
+    for (std::size_t c = 0; c < p; ++c) {
+      double& v = s.scaler_scale[c];
       v = std::sqrt(v / static_cast<double>(n));
-      if (!(v > 0.0) || !std::isfinite(v)) v = 1.0;
+      bool constant = true;  // exactly: the mean's rounding would leave noise that the scale then magnifies
+      for (std::size_t r = 1; r < n && constant; ++r) constant = z(r, c) == z(0, c);
+      if (constant && n > 0) s.scaler_mean[c] = z(0, c);
+      if (constant || !(v > 0.0) || !std::isfinite(v)) v = 1.0;
     }
     for (std::size_t r = 0; r < n; ++r)
       for (std::size_t c = 0; c < p; ++c) z(r, c) = (z(r, c) - s.scaler_mean[c]) / s.scaler_scale[c];

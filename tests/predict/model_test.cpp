@@ -133,6 +133,30 @@ TEST(Model, PerWorkModelRecoversTheEnergyPerElementAndHoldsItOutsideTheData) {
   EXPECT_THROW(LayerPredictor{st}, ConfigError);
 }
 
+// Every training layer with the same element count: the feature is constant, which leaves the mean (of the log
+// energy per element) to the intercept; its rounding must not be magnified into a column of the design.
+TEST(Model, AConstantFeatureGetsNoWeightInsteadOfANonFiniteFit) {
+  Matrix x(12, 2);
+  std::vector<double> y;
+  double mean_log = 0.0;
+  for (std::size_t r = 0; r < 12; ++r) {
+    x(r, 0) = x(r, 1) = 957576.0;  // elements, a value whose sum is not exact in binary
+    y.push_back(957576.0 * 40e-9 * (1.0 + 0.01 * static_cast<double>(r % 5)));
+    mean_log += std::log(y.back() / 957576.0) / 12.0;
+  }
+  ModelSpec s = spec("macs", Criterion::kLog, Polynomial::kFull);
+  s.standard_scaler = true;
+  s.per_work = true;
+  const LayerPredictor m = LayerPredictor::fit("tanh", s, x, y);
+  expect_coefficients(m, {0.0, 0.0}, mean_log, 1e-12);
+  const double small[] = {1000.0, 1000.0};
+  EXPECT_NEAR(m.predict_features_j(small), 1000.0 * std::exp(mean_log), 1e-12);
+  s.per_work = false;  // the same without the work: energy is the constant's mean, not NaN
+  Matrix one(12, 1);
+  for (std::size_t r = 0; r < 12; ++r) one(r, 0) = 957576.0;
+  EXPECT_TRUE(std::isfinite(LayerPredictor::fit("tanh", s, one, y).predict_features_j(small)));
+}
+
 TEST(Model, EveryCriterionRecoversAnInteractionModel) {
   // y = 3 + 2a + 0.5ab: columns a, b, ab (scikit-learn order); the relative criterion and ordinary least
   // squares agree on data without noise.
