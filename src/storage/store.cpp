@@ -518,21 +518,22 @@ Store Store::open_existing(const std::string& path) {
 }
 
 Store Store::open_read_only(const std::string& path) {
-  // A database in WAL mode is read through its -shm index, which SQLite creates next to the file. In a folder this
-  // process may not write (a read-only mount, another user's folder) that works only if the index is there
-  // already; otherwise the file is opened as immutable, which is exact when the write-ahead log holds nothing
-  // (dlenergy checkpoints it when the last writer closes) and would silently miss what it does hold.
-  const bool index_there = file_exists(path + "-shm");
+  // Nothing is created next to a database this process may not write: files it left there (SQLite's -shm index and
+  // -wal log) would belong to it, and the database's owner could then no longer write the database. With an empty
+  // or missing log the file is opened as immutable, which reads it exactly as it is (dlenergy's writers fold the
+  // log into the file when they close). A log that holds changes is read through its index if that is there; if it
+  // is not, reading the file alone would silently miss those changes, so the database is refused.
   const std::int64_t log_bytes = file_exists(path + "-wal") ? file_size(path + "-wal") : 0;
-  std::string query = "mode=ro";
-  if (!index_there && !may_write(folder_of(path))) {
-    if (log_bytes > 0)
+  std::string query = "immutable=1";
+  if (log_bytes > 0) {
+    if (!file_exists(path + "-shm"))
       throw StorageError("database '" + path + "' has " + std::to_string(log_bytes) + " bytes of changes in " + path +
-                         "-wal that can only be read with its index (" + path + "-shm), which SQLite cannot create in " +
-                         folder_of(path) + " without write access; open it once where it may be written (any "
-                         "dlenergy command that reads it folds the changes in), or copy the database together with "
-                         "its -wal file to a folder you may write");
-    query = "immutable=1";
+                         "-wal that can only be read through its index " + path + "-shm, which is missing; this "
+                         "process may not write the database, and will not create the index next to it (its owner "
+                         "could then no longer write the database): open it once as a user who may write it and its "
+                         "folder (any dlenergy command that reads it folds the changes in), or copy the database "
+                         "together with its -wal file to a folder you may write");
+    query = "mode=ro";
   }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(sqlite_uri(path, query).c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
