@@ -13,10 +13,31 @@ namespace {
 struct MergeOptions {
   std::string out;
   std::vector<std::string> inputs;
+  bool forget_unfinished = false;
 };
+
+void forget_unfinished(const std::string& out_path) {
+  auto out = storage::Store::open_existing(out_path);
+  const auto marks = storage::unfinished_merges(out);
+  for (const auto& m : marks)
+    std::cout << "forgot the unfinished merge of " << storage::describe(m) << (m.in_progress() ? " (still running)" : "")
+              << "\n";
+  storage::forget_unfinished_merges(out);
+  std::cout << out_path << ": " << marks.size() << " mark(s) of unfinished merges removed; its runs and measurements "
+            << "are as they were\n";
+}
 
 void run_merge(const MergeOptions& o) {
   namespace fs = std::filesystem;
+  if (o.forget_unfinished) {
+    if (!o.inputs.empty())
+      throw UsageError("--forget-unfinished removes the marks of unfinished merges from OUT and copies nothing; give "
+                       "it without input databases");
+    forget_unfinished(o.out);
+    return;
+  }
+  if (o.inputs.empty())
+    throw UsageError("merge needs at least one input database: dlenergy merge OUT IN [IN ...]");
   // Open (and so check) every input before the output is created.
   std::vector<storage::Store> inputs;
   for (const auto& in : o.inputs) {
@@ -26,12 +47,22 @@ void run_merge(const MergeOptions& o) {
     inputs.push_back(open_database_to_read(in));
   }
   auto out = storage::Store::open(o.out);
-  for (const auto& m : storage::unfinished_merges(out))
-    std::cerr << "dlenergy: note: " << o.out << " holds the part copied by a merge that did not finish, of "
-              << storage::describe(m) << "; this merge completes what it shares with that one\n";
+  for (const auto& m : storage::unfinished_merges(out)) {
+    std::cerr << "dlenergy: note: " << o.out;
+    if (m.in_progress())
+      std::cerr << " is being written by another merge in progress, of " << storage::describe(m)
+                << "; runs that both copy are stored once\n";
+    else if (storage::shares_inputs(m, o.inputs))
+      std::cerr << " holds the part copied by a merge that did not finish, of " << storage::describe(m)
+                << "; this merge copies the rest of the inputs it shares with that one\n";
+    else
+      std::cerr << " holds the part copied by a merge that did not finish, of " << storage::describe(m)
+                << "; this merge copies none of its inputs, so " << o.out << " stays marked as incomplete\n";
+  }
   // Marked unfinished until every input is copied: a merge killed half way leaves whole runs, and a mark that the
-  // commands reading the output report.
+  // commands reading the output report. An input that is itself incomplete passes its marks on.
   const std::string mark = storage::begin_merge(out, o.inputs);
+  for (const auto& in : inputs) storage::carry_unfinished_merges(out, in);
   std::size_t copied = 0, duplicates = 0;
   for (const auto& in : inputs) {
     const auto r = storage::merge_into(out, in);
@@ -62,7 +93,10 @@ void setup_merge(CLI::App& app) {
   auto* sub = app.add_subcommand(
       "merge", "Combine databases (shards, machines) into OUT, remapping run ids and skipping exact duplicates.");
   sub->add_option("out", opts->out, "Output database (created if missing)")->required();
-  sub->add_option("inputs", opts->inputs, "Databases to copy from")->required()->expected(1, -1);
+  sub->add_option("inputs", opts->inputs, "Databases to copy from")->expected(0, -1);
+  sub->add_flag("--forget-unfinished", opts->forget_unfinished,
+                "Remove the marks that merges which did not finish left in OUT (it then reads as complete); copies "
+                "nothing");
   sub->callback([opts] { run_merge(*opts); });
 }
 

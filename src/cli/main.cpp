@@ -85,10 +85,31 @@ void refuse_directory_as_file(const std::string& path, const std::string& flag) 
 
 storage::Store open_database_to_read(const std::string& path) {
   storage::Store store = storage::Store::open_existing(path);
-  for (const auto& m : storage::unfinished_merges(store))
-    std::cerr << "dlenergy: warning: " << path << " is the output of a merge that did not finish, of "
-              << storage::describe(m) << ": it holds whole runs but may lack some; run that merge again to complete "
-              << "it\n";
+  const auto marks = storage::unfinished_merges(store);
+  constexpr std::size_t kShown = 3;  // an edited database could hold any number
+  for (std::size_t i = 0; i < marks.size() && i < kShown; ++i) {
+    const auto& m = marks[i];
+    std::cerr << "dlenergy: warning: " << path;
+    if (m.in_progress()) {
+      std::cerr << " is being written by a merge in progress, of " << storage::describe(m)
+                << ": it may still lack some runs\n";
+      continue;
+    }
+    std::cerr << " is the output of a merge that did not finish, of " << storage::describe(m)
+              << ": it holds whole runs but may lack some; ";
+    const bool inputs_there = std::any_of(m.inputs.begin(), m.inputs.end(), [](const auto& in) {
+      std::error_code ec;
+      return std::filesystem::exists(in.path, ec);
+    });
+    if (inputs_there)
+      std::cerr << "run that merge again (into " << path << ") to complete it\n";
+    else
+      std::cerr << "its inputs are not where they were, so it cannot be run again: if " << path
+                << " holds what you need, `dlenergy merge " << path << " --forget-unfinished` removes this mark\n";
+  }
+  if (marks.size() > kShown)
+    std::cerr << "dlenergy: warning: " << path << ": and " << (marks.size() - kShown)
+              << " more merges that did not finish\n";
   return store;
 }
 }  // namespace dle::cli

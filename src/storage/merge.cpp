@@ -1,13 +1,19 @@
 #include "storage/merge.hpp"
 
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <vector>
 
 #include "core/system_info.hpp"
@@ -77,35 +83,93 @@ MergeReport merge_into(Store& out, const Store& in) {
 namespace {
 constexpr const char* kUnfinishedMerge = "unfinished_merge:";
 
-std::vector<std::string> absolute_paths(const std::vector<std::string>& paths) {
-  std::vector<std::string> out;
-  for (const auto& p : paths) out.push_back(std::filesystem::weakly_canonical(std::filesystem::absolute(p)).string());
+UnfinishedMerge::Input input_of(const std::string& path) {
+  UnfinishedMerge::Input in;
+  in.path = std::filesystem::weakly_canonical(std::filesystem::absolute(path)).string();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    in.device = static_cast<std::uint64_t>(st.st_dev);
+    in.inode = static_cast<std::uint64_t>(st.st_ino);
+  }
+  return in;
+}
+
+bool same_file(const UnfinishedMerge::Input& a, const UnfinishedMerge::Input& b) {
+  return a.path == b.path || (a.inode != 0 && a.device == b.device && a.inode == b.inode);
+}
+
+std::vector<UnfinishedMerge::Input> inputs_of(const std::vector<std::string>& paths) {
+  std::vector<UnfinishedMerge::Input> out;
+  for (const auto& p : paths) out.push_back(input_of(p));
   return out;
 }
+
+// From /proc/PID/stat: the state (field 3: 'R', 'S', ..., 'Z' for a process that has ended but not been reaped) and
+// the start time (field 22, clock ticks since boot). {'?', 0} when it cannot be read.
+std::pair<char, std::uint64_t> process_state(std::int64_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return {'?', 0};
+  const std::size_t close = stat.rfind(')');  // the command name in parentheses may hold spaces
+  if (close == std::string::npos) return {'?', 0};
+  std::istringstream fields(stat.substr(close + 1));
+  std::string field;
+  char state = '?';
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 3) state = field.empty() ? '?' : field[0];
+    if (i == 22) return {state, std::strtoull(field.c_str(), nullptr, 10)};
+  }
+  return {state, 0};
+}
+
+std::uint64_t process_start_ticks(std::int64_t pid) { return process_state(pid).second; }
 }  // namespace
 
+bool UnfinishedMerge::in_progress() const {
+  if (host != sys::hostname() || pid <= 0) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  const auto [state, start] = process_state(pid);
+  if (state == 'Z' || state == 'X') return false;  // killed, not yet reaped by its parent
+  return process_start == 0 || start == process_start;
+}
+
 std::string begin_merge(Store& out, const std::vector<std::string>& inputs) {
-  UnfinishedMerge m;
-  m.inputs = absolute_paths(inputs);
-  m.started_at = sys::utc_now_iso8601();
-  m.host = sys::hostname();
-  m.pid = static_cast<std::int64_t>(::getpid());
+  const std::string started_at = sys::utc_now_iso8601();
+  const std::string host = sys::hostname();
+  const auto pid = static_cast<std::int64_t>(::getpid());
   static std::atomic<int> merges_here{0};  // one process may run several merges within a second
-  const std::string key = kUnfinishedMerge + m.host + ":" + std::to_string(m.pid) + ":" + m.started_at + ":" +
+  const std::string key = kUnfinishedMerge + host + ":" + std::to_string(pid) + ":" + started_at + ":" +
                           std::to_string(++merges_here);
-  const nlohmann::ordered_json value = {{"inputs", m.inputs}, {"started_at", m.started_at}, {"host", m.host}, {"pid", m.pid}};
+  nlohmann::ordered_json files = nlohmann::ordered_json::array();
+  for (const auto& in : inputs_of(inputs)) files.push_back({{"path", in.path}, {"device", in.device}, {"inode", in.inode}});
+  const nlohmann::ordered_json value = {{"inputs", files},
+                                        {"started_at", started_at},
+                                        {"host", host},
+                                        {"pid", pid},
+                                        {"process_start", process_start_ticks(pid)}};
   out.set_meta(key, value.dump());
   return key;
 }
 
 void finish_merge(Store& out, const std::string& key, const std::vector<std::string>& inputs) {
-  const std::vector<std::string> done = absolute_paths(inputs);
+  const auto done = inputs_of(inputs);
   for (const auto& m : unfinished_merges(out)) {
-    const bool covered = !m.inputs.empty() && std::all_of(m.inputs.begin(), m.inputs.end(), [&](const std::string& in) {
-      return std::find(done.begin(), done.end(), in) != done.end();
+    const bool covered = !m.inputs.empty() && std::all_of(m.inputs.begin(), m.inputs.end(), [&](const auto& in) {
+      return std::any_of(done.begin(), done.end(), [&](const auto& d) { return same_file(in, d); });
     });
     if (m.key == key || covered) out.erase_meta(m.key);
   }
+}
+
+bool shares_inputs(const UnfinishedMerge& m, const std::vector<std::string>& inputs) {
+  const auto ours = inputs_of(inputs);
+  return std::any_of(m.inputs.begin(), m.inputs.end(), [&](const auto& in) {
+    return std::any_of(ours.begin(), ours.end(), [&](const auto& o) { return same_file(in, o); });
+  });
+}
+
+void carry_unfinished_merges(Store& out, const Store& in) {
+  for (const auto& [key, value] : in.meta(kUnfinishedMerge)) out.set_meta(key, value);
 }
 
 std::vector<UnfinishedMerge> unfinished_merges(const Store& db) {
@@ -115,10 +179,21 @@ std::vector<UnfinishedMerge> unfinished_merges(const Store& db) {
     m.key = key;
     try {
       const auto j = nlohmann::json::parse(value);
-      m.inputs = j.at("inputs").get<std::vector<std::string>>();
+      for (const auto& f : j.at("inputs")) {
+        UnfinishedMerge::Input in;
+        if (f.is_string()) {  // the first records named paths only
+          in.path = f.get<std::string>();
+        } else {
+          in.path = f.at("path").get<std::string>();
+          in.device = f.at("device").get<std::uint64_t>();
+          in.inode = f.at("inode").get<std::uint64_t>();
+        }
+        m.inputs.push_back(std::move(in));
+      }
       m.started_at = j.at("started_at").get<std::string>();
       m.host = j.at("host").get<std::string>();
       m.pid = j.at("pid").get<std::int64_t>();
+      m.process_start = j.value("process_start", std::uint64_t{0});
     } catch (const nlohmann::json::exception&) {
       m.inputs.clear();  // an edited record: still an unfinished merge, of inputs it no longer names
     }
@@ -127,11 +202,23 @@ std::vector<UnfinishedMerge> unfinished_merges(const Store& db) {
   return out;
 }
 
+std::size_t forget_unfinished_merges(Store& db) {
+  const auto marks = unfinished_merges(db);
+  for (const auto& m : marks) db.erase_meta(m.key);
+  return marks.size();
+}
+
 std::string describe(const UnfinishedMerge& m) {
-  if (m.inputs.empty()) return "inputs not recorded (meta row '" + m.key + "')";
   std::string out;
-  for (const auto& in : m.inputs) out += (out.empty() ? "" : ", ") + in;
-  return out + " (started " + m.started_at + " on " + m.host + ", process " + std::to_string(m.pid) + ")";
+  if (m.inputs.empty()) {
+    out = "inputs not recorded (meta row '" + m.key + "')";
+  } else {
+    for (const auto& in : m.inputs) out += (out.empty() ? "" : ", ") + in.path;
+    out += " (started " + m.started_at + " on " + m.host + ", process " + std::to_string(m.pid) + ")";
+  }
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return out;
 }
 
 }  // namespace dle::storage

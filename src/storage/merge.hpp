@@ -32,19 +32,36 @@ MergeReport merge_into(Store& out, const Store& in);
 // copied in one transaction, but may lack some. A merge records itself in its output's meta table when it starts
 // and erases the record when it ends, so that commands reading the output can say it is incomplete.
 struct UnfinishedMerge {
-  std::string key;                  // the meta row
-  std::vector<std::string> inputs;  // absolute paths; empty when the record cannot be read
-  std::string started_at;           // UTC
+  // One input as the merge named it: its absolute path and the file's identity (device and inode, 0 when unknown),
+  // so that a later merge of the same file under another name (a link, a moved file) is recognised.
+  struct Input {
+    std::string path;
+    std::uint64_t device = 0, inode = 0;
+  };
+  std::string key;            // the meta row
+  std::vector<Input> inputs;  // empty when the record cannot be read
+  std::string started_at;     // UTC
   std::string host;
   std::int64_t pid = 0;
+  std::uint64_t process_start = 0;  // the process's start time in clock ticks since boot (/proc), 0 when unknown
+
+  // Still running: this host, and a live process with that id and start time (a reused id does not count).
+  bool in_progress() const;
 };
 // Records a merge of `inputs` into `out` as started; returns the record's key.
 std::string begin_merge(Store& out, const std::vector<std::string>& inputs);
-// Erases the record `key`, and those of earlier merges whose inputs were all among `inputs`: those are now copied
-// in whole, so running an interrupted merge again completes it and clears its mark.
+// Erases the record `key`, and those of earlier merges whose inputs are all among `inputs` (by path or file
+// identity): those are now copied in whole, so running an interrupted merge again completes it and clears its mark.
 void finish_merge(Store& out, const std::string& key, const std::vector<std::string>& inputs);
+// Whether a merge of `inputs` copies at least one input of `m`.
+bool shares_inputs(const UnfinishedMerge& m, const std::vector<std::string>& inputs);
+// Copies the records of `in` into `out`: what `out` receives from `in` is as incomplete as `in` is.
+void carry_unfinished_merges(Store& out, const Store& in);
 std::vector<UnfinishedMerge> unfinished_merges(const Store& db);
-// "a.sqlite, b.sqlite (started 2026-11-28T03:40:00Z on node17, process 1234)"
+// Erases every record from `db`; returns how many there were.
+std::size_t forget_unfinished_merges(Store& db);
+// "/data/a.sqlite, /data/b.sqlite (started 2026-11-28T03:40:00Z on node17, process 1234)"; control characters of an
+// edited record are shown as '?'.
 std::string describe(const UnfinishedMerge& m);
 
 }  // namespace dle::storage

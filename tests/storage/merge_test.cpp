@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "storage/merge.hpp"
 #include "storage/store.hpp"
@@ -162,36 +164,98 @@ TEST(Merge, SameKeyOtherValuesIsAConflictNotADuplicate) {
   EXPECT_EQ(count_all(out), 3u);
 }
 
+std::vector<std::string> paths_of(const UnfinishedMerge& m) {
+  std::vector<std::string> out;
+  for (const auto& in : m.inputs) out.push_back(in.path);
+  return out;
+}
+
 // A merge is marked unfinished in its output from its start to its end; a later merge that copies all of an
-// unfinished one's inputs clears that mark too, and one that copies only some of them leaves it.
+// unfinished one's inputs clears that mark too, whatever names it gives them (a hard link, a moved file), and one
+// that copies only some of them leaves it.
 TEST(Merge, UnfinishedMergesAreMarkedUntilTheirInputsAreCopiedInWhole) {
   TempDir dir;
   auto out = Store::open(dir.file("out.sqlite"));
   const std::string a = dir.file("a.sqlite"), b = dir.file("b.sqlite"), c = dir.file("c.sqlite");
+  for (const auto& p : {a, b, c}) Store::open(p);
   EXPECT_TRUE(unfinished_merges(out).empty());
   const std::string killed = begin_merge(out, {a, b});  // as a merge killed before it ended leaves it
   const std::string other = begin_merge(out, {a, c});
   auto marks = unfinished_merges(out);
   ASSERT_EQ(marks.size(), 2u);
-  EXPECT_EQ(marks[0].inputs, (std::vector<std::string>{a, b}));
+  EXPECT_EQ(paths_of(marks[0]), (std::vector<std::string>{a, b}));
   EXPECT_EQ(marks[0].pid, static_cast<std::int64_t>(::getpid()));
+  EXPECT_TRUE(marks[0].in_progress());  // this very process
   EXPECT_EQ(describe(marks[0]).rfind(a + ", " + b + " (started ", 0), 0u) << describe(marks[0]);
+  EXPECT_TRUE(shares_inputs(marks[1], {c}));
+  EXPECT_FALSE(shares_inputs(marks[1], {b}));
 
-  const std::string now = begin_merge(out, {b, a});
+  // b under another name: a hard link.
+  const std::string b_link = dir.file("b-link.sqlite");
+  std::filesystem::create_hard_link(b, b_link);
+  const std::string now = begin_merge(out, {b_link, a});
   EXPECT_EQ(unfinished_merges(out).size(), 3u);
-  finish_merge(out, now, {b, a});
+  finish_merge(out, now, {b_link, a});
   marks = unfinished_merges(out);
   ASSERT_EQ(marks.size(), 1u);  // its own mark and the killed one's ({a, b}, copied in whole now) are gone
   EXPECT_EQ(marks[0].key, other);
   EXPECT_NE(killed, other);
 
-  out.set_meta("unfinished_merge:edited", "not json");
+  // What a merge copies from an incomplete database is as incomplete: the marks travel with it.
+  auto second = Store::open(dir.file("second.sqlite"));
+  carry_unfinished_merges(second, out);
+  ASSERT_EQ(unfinished_merges(second).size(), 1u);
+  EXPECT_EQ(paths_of(unfinished_merges(second)[0]), (std::vector<std::string>{a, c}));
+
+  // An edited record: still a mark, shown without control characters, cleared only by forgetting.
+  out.set_meta("unfinished_merge:edited", "not json\x1b[2J");
+  out.set_meta("unfinished_merge:\x1b[31mred", "{}");
   marks = unfinished_merges(out);
-  ASSERT_EQ(marks.size(), 2u);
-  const auto edited = std::find_if(marks.begin(), marks.end(), [](const UnfinishedMerge& m) { return m.inputs.empty(); });
+  ASSERT_EQ(marks.size(), 3u);
+  const auto edited = std::find_if(marks.begin(), marks.end(), [](const UnfinishedMerge& m) { return m.key == "unfinished_merge:edited"; });
   ASSERT_NE(edited, marks.end());
   EXPECT_EQ(describe(*edited), "inputs not recorded (meta row 'unfinished_merge:edited')");
+  EXPECT_FALSE(edited->in_progress());
+  EXPECT_EQ(describe(marks[0]), "inputs not recorded (meta row 'unfinished_merge:?[31mred')");
+  finish_merge(out, "none", {a, b, c});
+  EXPECT_EQ(unfinished_merges(out).size(), 2u);  // {a, c} is covered now; the edited ones name no inputs
+  EXPECT_EQ(forget_unfinished_merges(out), 2u);
+  EXPECT_TRUE(unfinished_merges(out).empty());
   EXPECT_EQ(out.meta("application").at("application"), "dlenergy");
+}
+
+// A record of a process that has ended, or of another host, is not a merge in progress; nor is one whose process id
+// now belongs to another process (its start time differs).
+TEST(Merge, OnlyALiveMergeProcessIsInProgress) {
+  TempDir dir;
+  auto out = Store::open(dir.file("out.sqlite"));
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // its own connection: one is not carried across fork
+    auto own = Store::open(dir.file("out.sqlite"));
+    begin_merge(own, {dir.file("a.sqlite")});
+    _exit(0);
+  }
+  // Ended, not yet reaped: a zombie, which kill(pid, 0) still finds.
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  auto marks = unfinished_merges(out);
+  ASSERT_EQ(marks.size(), 1u);
+  EXPECT_EQ(marks[0].pid, static_cast<std::int64_t>(child));
+  EXPECT_GT(marks[0].process_start, 0u);  // read from /proc
+  EXPECT_FALSE(marks[0].in_progress());
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_FALSE(marks[0].in_progress());  // killed, or ended without finishing: did not finish
+  UnfinishedMerge m = marks[0];
+  // A live process, but not the one that started then (1,000 s later than the child, which started after us).
+  m.pid = static_cast<std::int64_t>(::getpid());
+  m.process_start += 100000;
+  EXPECT_FALSE(m.in_progress());
+  m.process_start = 0;  // a record without a start time: a live id is taken at its word
+  EXPECT_TRUE(m.in_progress());
+  m.host = "another-host";
+  EXPECT_FALSE(m.in_progress());
 }
 
 }  // namespace

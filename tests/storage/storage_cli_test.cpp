@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -198,35 +200,51 @@ TEST(StorageCli, ImportsRunningAtOnceStoreAFileOnce) {
   EXPECT_EQ(store.count_measurements(all), 3000u);
 }
 
-// The output of a merge that stopped half way is named as such by the commands that read it, and running the merge
-// again completes it and clears the mark.
+// The output of a merge that stopped half way is named as such by the commands that read it, and so is what a
+// later merge copies from it; running the merge again completes it and clears the mark, and a mark that cannot be
+// cleared that way can be forgotten.
 TEST(StorageCli, AMergeThatDidNotFinishIsReportedUntilItIsRunAgain) {
   TempDir dir;
   const std::string a = dir.file("a.sqlite"), b = dir.file("b.sqlite"), out = dir.file("out.sqlite");
   ASSERT_EQ(run_cli("import codecarbon --db " + a + " " + kFixtures + "codecarbon_layers.csv").exit_code, 0);
   ASSERT_EQ(run_cli("import codecarbon --db " + b + " " + kFixtures + "codecarbon_networks.csv").exit_code, 0);
-  {  // what a merge of a and b leaves when it is killed after copying a
-    auto o = storage::Store::open(out);
-    storage::begin_merge(o, {a, b});
-    storage::merge_into(o, storage::Store::open_existing(a));
-  }
+  const auto killed_merge = [&](const std::string& into) {  // what a merge of a and b leaves, killed after a
+    const pid_t child = fork();
+    if (child == 0) {
+      auto o = storage::Store::open(into);
+      storage::begin_merge(o, {a, b});
+      storage::merge_into(o, storage::Store::open_existing(a));
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+  };
+  killed_merge(out);
+  const std::string incomplete = "warning: " + out + " is the output of a merge that did not finish, of " + a + ", " +
+                                 b + " (started ";
   for (const std::string& command : {"export --db " + out, "validate --db " + out,
                                      "fit --db " + out + " --out " + dir.file("p.json")}) {
     const auto r = run_cli(command);
-    EXPECT_NE(r.err.find("warning: " + out + " is the output of a merge that did not finish, of " + a + ", " + b +
-                         " (started "),
-              std::string::npos)
-        << command << "\n" << r.err;
-    EXPECT_NE(r.err.find("it holds whole runs but may lack some; run that merge again to complete it"),
+    EXPECT_NE(r.err.find(incomplete), std::string::npos) << command << "\n" << r.err;
+    EXPECT_NE(r.err.find("it holds whole runs but may lack some; run that merge again (into " + out +
+                         ") to complete it"),
               std::string::npos)
         << r.err;
   }
+  // A merge of the incomplete output passes the mark on.
+  const std::string second = dir.file("second.sqlite");
+  ASSERT_EQ(run_cli("merge " + second + " " + out).exit_code, 0);
+  EXPECT_NE(run_cli("export --db " + second).err.find("warning: " + second +
+                                                       " is the output of a merge that did not finish, of " + a),
+            std::string::npos);
+
   const auto again = run_cli("merge " + out + " " + a + " " + b);
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.err.find("note: " + out + " holds the part copied by a merge that did not finish"), std::string::npos)
       << again.err;
-  const auto after = run_cli("export --db " + out);
-  EXPECT_EQ(after.err, "");
+  EXPECT_NE(again.err.find("this merge copies the rest of the inputs it shares with that one"), std::string::npos)
+      << again.err;
+  EXPECT_EQ(run_cli("export --db " + out).err, "");
   const auto merged = storage::Store::open_existing(out);
   EXPECT_EQ(merged.runs().size(), 2u);
   EXPECT_TRUE(storage::unfinished_merges(merged).empty());
@@ -235,6 +253,25 @@ TEST(StorageCli, AMergeThatDidNotFinishIsReportedUntilItIsRunAgain) {
   ASSERT_EQ(whole.exit_code, 0) << whole.err;
   EXPECT_EQ(whole.err, "");
   EXPECT_TRUE(storage::unfinished_merges(storage::Store::open_existing(dir.file("whole.sqlite"))).empty());
+
+  // Inputs that are gone: the merge cannot be run again, and the mark can be forgotten instead.
+  const std::string lost = dir.file("lost.sqlite");
+  killed_merge(lost);
+  std::filesystem::rename(a, dir.file("a-moved-away.sqlite"));
+  std::filesystem::remove(b);
+  const auto gone = run_cli("export --db " + lost);
+  EXPECT_NE(gone.err.find("its inputs are not where they were, so it cannot be run again: if " + lost +
+                          " holds what you need, `dlenergy merge " + lost + " --forget-unfinished` removes this mark"),
+            std::string::npos)
+      << gone.err;
+  const auto forget = run_cli("merge " + lost + " --forget-unfinished");
+  ASSERT_EQ(forget.exit_code, 0) << forget.err;
+  EXPECT_NE(forget.out.find(lost + ": 1 mark(s) of unfinished merges removed"), std::string::npos) << forget.out;
+  EXPECT_EQ(run_cli("export --db " + lost).err, "");
+  EXPECT_EQ(run_cli("merge " + lost + " " + second + " --forget-unfinished").exit_code, 2);
+  const auto none = run_cli("merge " + lost);
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("merge needs at least one input database"), std::string::npos) << none.err;
 }
 
 TEST(StorageCli, OutputLostOnAFullDiskIsAFailureNotASuccess) {
