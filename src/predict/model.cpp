@@ -111,9 +111,9 @@ Metrics compute_metrics(const std::vector<double>& measured_j, const std::vector
 
 namespace {
 // printf's %.4g without printf's cost (an estimate describes every distinct layer it flags), appended to `out`.
-void append_number(std::string& out, double v) {
+void append_number(std::string& out, double v, int digits = 4) {
   char buf[32];
-  out.append(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4).ptr);
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, digits).ptr);
 }
 
 // One unit of a type's work, for messages: "element", "MAC", "comparison" (feature_unit's plural, singular).
@@ -175,13 +175,16 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
     if (f.name == kWorkColumn && unit != "MACs") f.name = std::exchange(unit, "");  // "elements 1024", not "macs"
     if (!unit.empty()) unit.insert(0, 1, ' ');
     const auto [lo, hi] = state_.training.feature_ranges[c];
-    f.trained = unit + " is outside the ";
-    append_number(f.trained, f.expm1 ? std::expm1(lo) : lo);
-    f.trained += '-';
-    append_number(f.trained, f.expm1 ? std::expm1(hi) : hi);
-    f.trained += unit + " it was trained on";
+    const double lo_shown = f.expm1 ? std::expm1(lo) : lo, hi_shown = f.expm1 ? std::expm1(hi) : hi;
+    append_number(f.lo, lo_shown);
+    append_number(f.hi, hi_shown);
+    append_number(f.lo_exact, lo_shown, 10);
+    append_number(f.hi_exact, hi_shown, 10);
+    f.unit = unit;
+    f.tail = unit + " it was trained on";
     if (state_.spec.per_work)
-      f.trained += "; energy per " + work_unit_singular(state_.type) + " held at the nearest trained value";
+      f.tail += "; energy per " + work_unit_singular(state_.type) + " held at the nearest trained value";
+    f.trained = unit + " is outside the " + f.lo + "-" + f.hi + f.tail;
     shown_.push_back(std::move(f));
   }
 }
@@ -371,12 +374,21 @@ Extrapolation LayerPredictor::extrapolation(const double* raw) const {
 std::string LayerPredictor::describe(const Extrapolation& e) const {
   if (!e.outside()) return "";
   const Shown& f = shown_.at(static_cast<std::size_t>(e.feature));
+  const double value = f.expm1 ? std::expm1(e.value) : e.value;
   std::string out;
   out.reserve(f.name.size() + f.trained.size() + 16);
   out += f.name;
   out += ' ';
-  append_number(out, f.expm1 ? std::expm1(e.value) : e.value);
-  out += f.trained;
+  const std::size_t at = out.size();
+  append_number(out, value);
+  if (out.compare(at, std::string::npos, f.lo) != 0 && out.compare(at, std::string::npos, f.hi) != 0) {
+    out += f.trained;
+    return out;
+  }
+  // Rounded to 4 digits the value would read as a bound, inside the range: 10 digits tell them apart.
+  out.resize(at);
+  append_number(out, value, 10);
+  out += f.unit + " is outside the " + f.lo_exact + "-" + f.hi_exact + f.tail;
   return out;
 }
 

@@ -155,6 +155,9 @@ class LayerPredictor {
     std::string name;
     bool expm1 = false;
     std::string trained;
+    // For a value that rounds to a bound at 4 digits (957575 against a least 957576): the unit, the bounds to 4 and
+    // to 10 digits, and what follows them.
+    std::string unit, lo, hi, lo_exact, hi_exact, tail;
   };
   std::vector<Shown> shown_;
 };

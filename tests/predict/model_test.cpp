@@ -118,6 +118,10 @@ TEST(Model, PerWorkModelRecoversTheEnergyPerElementAndHoldsItOutsideTheData) {
             "elements 1000 is outside the 1e+05-1e+06 it was trained on; energy per element held at the nearest "
             "trained value");
   EXPECT_EQ(m.summary(), "linear/work on [macs], log error, intercept, per element");
+  // 99,999 elements would read "1e+05", the least trained value, to 4 digits: then 10 digits are shown.
+  EXPECT_EQ(m.describe(Extrapolation{0, 99999.0}),
+            "elements 99999 is outside the 100000-1000000 it was trained on; energy per element held at the nearest "
+            "trained value");
 
   // Rows without work cannot be fitted per work; a per-work model needs its ranges.
   x(3, 1) = 0.0;
