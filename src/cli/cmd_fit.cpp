@@ -40,7 +40,9 @@ void run_fit(const FitOptions& o) {
   predict::PredictorSource& source = data.source;
   std::vector<std::string>& notes = data.notes;
   if (!o.description.empty()) source.description = o.description;
-  predict::FitOutcome fitted = predict::fit_recipe(recipe, sets, source);
+  // Without --layers every type in the data is fitted that can be; one with too little data is left out with a
+  // warning. A type named with --layers must be fitted.
+  predict::FitOutcome fitted = predict::fit_recipe(recipe, sets, source, o.data.layers.empty());
   for (const auto& n : fitted.notes) {
     // With --layers, the recipe's other types were left out on purpose: no note for them.
     const std::string type = n.substr(0, n.find(':'));
@@ -69,6 +71,7 @@ void run_fit(const FitOptions& o) {
   }
   t.write_text(std::cout);
   for (const auto& n : notes) std::cout << "note: " << n << "\n";
+  for (const auto& w : fitted.warnings) std::cerr << "dlenergy: warning: " << w << "\n";
   std::cout << "\nwrote " << o.out << " (" << fitted.predictors.types().size()
             << " predictors; energies per forward pass in J, from " << predict::energy_provenance(src) << " data)\n";
 }

@@ -344,6 +344,7 @@ EstimateResult Estimator::estimate(std::int64_t batch, const EstimateOptions& op
   slot_j.resize(slots_.size());
   for (std::size_t i = 0; i < slots_.size(); ++i) slot_j[i] = checked_j(slots_[i], batch, predict_slot(slots_[i], batch));
   std::map<std::string, int> negative;  // type -> layers predicted below 0 J
+  std::map<std::string, int> zero;      // type -> layers predicted at exactly 0 J (an exp() that underflowed)
   std::string extrapolated;  // "11, 13, 15": the layers outside their predictors' training ranges
   std::size_t n_extrapolated = 0;
   // Per slot, the note of a layer outside its predictor's training ranges ("" = inside), built once per slot.
@@ -360,6 +361,10 @@ EstimateResult Estimator::estimate(std::int64_t batch, const EstimateOptions& op
       r.layers[i].note = "the " + layers_[i].type + " predictor gives " + fmt_j(j) +
                          " J here (a model extrapolating below zero); counted as 0 J";
       negative[layers_[i].type] += 1;
+    } else if (j == 0.0) {
+      r.layers[i].note = "the " + layers_[i].type + " predictor gives 0 J here, nothing for a layer that does work "
+                         "(its model falls below the smallest number far outside its data)";
+      zero[layers_[i].type] += 1;
     } else {
       r.layers[i].energy_j = j;
     }
@@ -382,6 +387,11 @@ EstimateResult Estimator::estimate(std::int64_t batch, const EstimateOptions& op
                          (n == 1 ? " layer" : " layers") + " at batch size " + std::to_string(batch) +
                          " (its fitted intercept is below zero and these layers are small); counted as 0 J, so the "
                          "total may be low by their true energy");
+  for (const auto& [type, n] : zero)
+    r.warnings.push_back(name_ + ": the " + type + " predictor gives 0 J for " + std::to_string(n) +
+                         (n == 1 ? " layer" : " layers") + " at batch size " + std::to_string(batch) +
+                         ", which do work: its model is unusable for them, so the total is low by their true energy; "
+                         "refit it on data that covers such layers");
   if (!unranged_types_.empty())
     r.warnings.push_back(name_ + ": the predictors for " + unranged_types_ +
                          " record no training ranges (a predictor file written before dlenergy recorded them, or by "

@@ -226,7 +226,7 @@ LayerPredictor LayerPredictor::fit(const std::string& type, const ModelSpec& spe
   if (n < p + (spec.intercept ? 1 : 0))
     throw FitError(type + ": " + std::to_string(n) + " training rows cannot determine " +
                    std::to_string(p + (spec.intercept ? 1 : 0)) + " coefficients of " + spec.describe() +
-                   "; measure more configurations or choose fewer features");
+                   "; measure more configurations");
   for (std::size_t i = 0; i < n; ++i)
     if (!std::isfinite(energy_j[i]))
       throw FitError(type + ": training energy of row " + std::to_string(i) + " is not a finite number");

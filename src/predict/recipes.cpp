@@ -156,6 +156,8 @@ std::string indicator_shortfall(const TrainingSet& set, const ModelSpec& spec) {
     }
     if (!indicator || m.rows == 0) continue;
     const std::size_t zeros = m.rows - ones;
+    if (std::min(ones, zeros) == 0)
+      return fx.columns()[c] + " is never " + (ones < zeros ? "1" : "0") + " in the " + std::to_string(m.rows) + " rows";
     if (std::min(ones, zeros) < kMinRowsPerIndicatorValue)
       return fx.columns()[c] + " is " + (ones < zeros ? "1" : "0") + " in " + std::to_string(std::min(ones, zeros)) +
              " of " + std::to_string(m.rows) + " rows";
@@ -199,7 +201,7 @@ LayerPredictor fit_with_protocol(const TrainingSet& set, const ModelSpec& spec, 
   if (protocol.fit_on_validation_too) fit_rows.insert(fit_rows.end(), split.validation.begin(), split.validation.end());
   if (fit_rows.empty())
     throw FitError(set.type + ": " + std::to_string(set.configs.size()) +
-                   " configurations leave no training rows after the 70/20/10 split; measure more");
+                   " configuration(s) leave no training rows after the 70/20/10 split; measure more");
 
   LayerPredictor model = LayerPredictor::fit(set.type, spec, raw.select_rows(fit_rows), select(set.energy_j, fit_rows));
   auto& st = model.mutable_state();
@@ -228,25 +230,68 @@ LayerPredictor fit_with_protocol(const TrainingSet& set, const ModelSpec& spec, 
   return LayerPredictor(std::move(st));  // built again: describe() shows the ranges it was built with
 }
 
-FitOutcome fit_recipe(const Recipe& recipe, const std::map<std::string, TrainingSet>& sets, PredictorSource source) {
+namespace {
+// What a fitted predictor cannot be trusted for, for a warning: features that never vary in its data, and held-out
+// rows it predicts worse than their mean does (R^2 < 0). "" when neither.
+std::string doubtful(const LayerPredictor& p) {
+  std::vector<std::string> reasons;
+  const auto& ranges = p.state().training.feature_ranges;
+  std::string constant;
+  for (std::size_t c = 0; c < ranges.size(); ++c)
+    if (ranges[c].first == ranges[c].second) constant += (constant.empty() ? "" : ", ") + p.features()[c];
+  if (!constant.empty())
+    reasons.push_back("the feature(s) " + constant + " have one value in every training row, so they cannot tell "
+                      "configurations apart");
+  std::string worse;
+  for (const char* set : {"test", "cv"}) {
+    const auto it = p.state().metrics.find(set);
+    if (it != p.state().metrics.end() && it->second.r2 < 0.0)
+      worse += (worse.empty() ? "" : ", ") + std::string(set == std::string("cv") ? "cross-validated" : "held-out") +
+               " R^2 " + report::fmt_sig(it->second.r2, 3);
+  }
+  if (!worse.empty())
+    reasons.push_back("it predicts configurations it was not fitted on worse than their mean energy does (" + worse +
+                      ")");
+  std::string out;
+  for (const auto& r : reasons) out += (out.empty() ? "" : "; ") + r;
+  return out;
+}
+}  // namespace
+
+FitOutcome fit_recipe(const Recipe& recipe, const std::map<std::string, TrainingSet>& sets, PredictorSource source,
+                      bool skip_unfittable_types) {
   FitOutcome out;
+  std::vector<std::string> unfittable;  // "type: why", one per type none of whose models could be fitted
   for (const auto& [type, set] : sets) {
     const RecipeEntry* e = recipe.find(type);
     if (!e) {
       out.notes.push_back(type + ": the " + recipe.name + " recipe has no model for this type; not fitted");
       continue;
     }
+    // Every model of the entry that can be fitted competes; one that cannot (too few rows for its coefficients) is
+    // named in the note instead of stopping the fit.
+    std::vector<ModelSpec> specs;
     std::vector<LayerPredictor> fitted;
     std::vector<double> cv_mape;
-    std::vector<std::string> shortfalls;
+    std::vector<std::string> shortfalls, failures;
     for (const auto& spec : e->specs()) {
-      fitted.push_back(fit_with_protocol(set, spec, recipe.protocol));
-      const auto& m = fitted.back().state().metrics;
-      cv_mape.push_back(m.count("cv") ? m.at("cv").mape_pct : std::numeric_limits<double>::quiet_NaN());
-      shortfalls.push_back(indicator_shortfall(set, spec));
+      try {
+        LayerPredictor p = fit_with_protocol(set, spec, recipe.protocol);
+        const auto& m = p.state().metrics;
+        cv_mape.push_back(m.count("cv") ? m.at("cv").mape_pct : std::numeric_limits<double>::quiet_NaN());
+        shortfalls.push_back(indicator_shortfall(set, spec));
+        specs.push_back(spec);
+        fitted.push_back(std::move(p));
+      } catch (const FitError& err) {
+        failures.push_back(spec.describe() + ": " + err.what());
+      }
+    }
+    if (fitted.empty()) {
+      unfittable.push_back(failures.front());
+      continue;
     }
     const std::size_t best = choose_model(cv_mape, shortfalls);
-    if (fitted.size() > 1) {
+    if (fitted.size() + failures.size() > 1) {
       std::string note = type + ": " + fitted[best].spec().describe() + " (cross-validated MAPE " +
                          format_pct(cv_mape[best]) + ") rather than ";
       std::string others;
@@ -257,10 +302,23 @@ FitOutcome fit_recipe(const Recipe& recipe, const std::map<std::string, Training
           others += "; not used: " + shortfalls[i] + ", fewer than " + std::to_string(kMinRowsPerIndicatorValue);
         others += ")";
       }
+      for (const auto& f : failures) others += (others.empty() ? "" : ", ") + std::string("not fitted: ") + f;
       note += others;
       out.notes.push_back(note);
     }
+    if (const std::string why = doubtful(fitted[best]); !why.empty())
+      out.warnings.push_back(type + ": " + why + "; its energies are unreliable: measure more varied configurations");
     out.predictors.put(type, std::make_shared<const LayerPredictor>(std::move(fitted[best])));
+  }
+  if (!unfittable.empty()) {
+    if (!skip_unfittable_types || out.predictors.types().empty()) {
+      std::string all;
+      for (const auto& u : unfittable) all += (all.empty() ? "" : "; ") + u;
+      throw FitError(all);
+    }
+    for (const auto& u : unfittable)
+      out.warnings.push_back("no predictor for " + u + " (left out; the other types are fitted: leave this type out "
+                             "with --layers, or measure more of it)");
   }
   for (const auto& e : recipe.entries)
     if (!sets.count(e.type)) out.notes.push_back(e.type + ": no training rows; no predictor");

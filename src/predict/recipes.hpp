@@ -68,9 +68,14 @@ struct FitOutcome {
   PredictorSet predictors;
   // Types in the data but not in the recipe, and the reverse; which alternative a type got, and why.
   std::vector<std::string> notes;
+  // Predictors not to be trusted (features constant in the data, negative R^2 out of sample), and types left out.
+  std::vector<std::string> warnings;
 };
-// Fits every type of `sets` the recipe covers. FitError when none is covered.
-FitOutcome fit_recipe(const Recipe& recipe, const std::map<std::string, TrainingSet>& sets, PredictorSource source);
+// Fits every type of `sets` the recipe covers; of a type's models, those that can be fitted compete. A type none of
+// whose models can be fitted (too few rows) is a FitError listing every such type, unless `skip_unfittable_types`
+// (then it is left out with a warning, as long as another type is fitted). FitError when no type is covered.
+FitOutcome fit_recipe(const Recipe& recipe, const std::map<std::string, TrainingSet>& sets, PredictorSource source,
+                      bool skip_unfittable_types = false);
 
 // The paper's training sets under DIR (<type>.csv for each type of the paper recipe that has a file).
 // ConfigError when DIR holds none of them.

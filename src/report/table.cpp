@@ -96,6 +96,8 @@ std::string fmt_sig(double v, int significant) {
 
 std::string fmt_fixed(double v, int decimals) {
   char buf[64];
+  // Beyond 1e15 fixed notation is digits no one reads (a MAPE of 7e302 % is 303 of them): scientific, 4 digits.
+  if (std::fabs(v) >= 1e15) return fmt_sig(v, 4);
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   return buf;
 }

@@ -33,6 +33,6 @@ std::string csv_escape(const std::string& cell);
 std::string fmt_int(long long v);                  // 714188480
 std::string fmt_grouped(long long v);              // 714,188,480
 std::string fmt_sig(double v, int significant = 4);  // 0.01234, 1.235e+05
-std::string fmt_fixed(double v, int decimals);
+std::string fmt_fixed(double v, int decimals);   // 12.3; from 1e15 up as fmt_sig (7.04e+302)
 
 }  // namespace dle::report

@@ -409,6 +409,27 @@ TEST(Estimator, APredictorBelowZeroCountsAsZeroWithANoteAndAWarning) {
   for (const auto& l : r.layers) EXPECT_GE(l.energy_j, 0.0);
 }
 
+// A log-criterion model far outside its data can underflow to exactly 0 J: not an energy for a layer that does work.
+TEST(Estimator, AZeroPredictionForALayerThatDoesWorkIsNamedNotPassedOff) {
+  auto predictors = testing::mac_predictors();
+  predict::LayerPredictor::State s =
+      predict::LayerPredictor::linear("relu", {"macs"}, {-1.0}, 0.0).state();  // exp(-elements): 0 J above ~745
+  s.spec.criterion = predict::Criterion::kLog;
+  predictors.put("relu", std::make_shared<const predict::LayerPredictor>(predict::LayerPredictor(s)));
+  for (const bool one_shot : {false, true}) {
+    const auto r = one_shot ? estimate(arch::infer(arch::zoo("alexnet"), 1), predictors)
+                            : Estimator(arch::zoo("alexnet"), predictors).estimate(1);
+    EXPECT_EQ(r.layers[1].energy_j, 0.0);
+    EXPECT_EQ(r.layers[1].note,
+              "the relu predictor gives 0 J here, nothing for a layer that does work (its model falls below the "
+              "smallest number far outside its data)");
+    ASSERT_GE(r.warnings.size(), 1u);
+    EXPECT_EQ(r.warnings[0],
+              "alexnet: the relu predictor gives 0 J for 7 layers at batch size 1, which do work: its model is "
+              "unusable for them, so the total is low by their true energy; refit it on data that covers such layers");
+  }
+}
+
 TEST(Estimator, LayersOutsideTheTrainingRangesAreMarkedExtrapolated) {
   auto predictors = testing::mac_predictors();
   // relu trained on 100,000-1,000,000 elements per pass: AlexNet at batch 1 has 193,600, 139,968 (inside),

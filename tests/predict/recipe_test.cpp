@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/errors.hpp"
 #include "predict/recipes.hpp"
 #include "predict/study.hpp"
 
@@ -142,7 +143,7 @@ ModelSpec log_poly(const std::string& features) {
 TEST(IndicatorShortfall, NamesTheFlagAndHowFewRowsCarryIt) {
   const ModelSpec flagged = log_poly("log1p_macs+aligned_rows");
   EXPECT_EQ(indicator_shortfall(linear_set(3), flagged), "aligned_rows is 1 in 3 of 100 rows");
-  EXPECT_EQ(indicator_shortfall(linear_set(0), flagged), "aligned_rows is 1 in 0 of 100 rows");
+  EXPECT_EQ(indicator_shortfall(linear_set(0), flagged), "aligned_rows is never 1 in the 100 rows");
   EXPECT_EQ(indicator_shortfall(linear_set(95), flagged), "aligned_rows is 0 in 5 of 100 rows");
   EXPECT_EQ(indicator_shortfall(linear_set(10), flagged), "");
   EXPECT_EQ(indicator_shortfall(linear_set(3), log_poly("log1p_macs+log1p_bytes")), "");  // no 0/1 column
@@ -182,6 +183,83 @@ TEST(IndicatorShortfall, FitUsesTheFlagOnlyWithEnoughRowsCarryingIt) {
       EXPECT_EQ(row.spec.feature_set, "log1p_macs");
     }
   EXPECT_EQ(chosen, 1);
+}
+
+// Linear layers at a few configurations, energy 1 nJ per MAC plus a little per byte.
+TrainingSet few_linear_layers(int configs) {
+  TrainingSet s;
+  s.type = "linear";
+  for (int i = 0; i < configs; ++i) {
+    const double b = 1 + i % 4, in = 300 + 97 * i, out = 200 + 61 * i;
+    s.configs.push_back({"linear", {{"batch_size", b}, {"input_size", in}, {"output_size", out}}});
+    s.energy_j.push_back(1e-9 * b * in * out * (1.0 + 0.01 * (i % 3)) + 1e-11 * (in * out + b * (in + out)) * 4);
+    s.measurements.push_back(1);
+  }
+  return s;
+}
+
+// Of a type's models, one that cannot be fitted (more coefficients than rows) is named, not fatal; a type none of
+// whose models can be fitted is left out with a warning when fitting everything, and fails the fit otherwise.
+TEST(FitRecipe, ModelsThatCannotBeFittedAreNamedAndTypesWithTooLittleDataLeftOut) {
+  const Recipe& recipe = recipes().get("default");
+  std::map<std::string, TrainingSet> sets = {{"linear", few_linear_layers(11)}};
+  // 90 % of 11 rows: 9, fewer than the 10 coefficients of the model with aligned_rows; the one without needs 6.
+  FitOutcome out = fit_recipe(recipe, sets, {});
+  ASSERT_TRUE(out.predictors.has("linear"));
+  EXPECT_EQ(out.predictors.get("linear")->spec().feature_set, "log1p_macs+log1p_bytes");
+  ASSERT_EQ(out.notes.size(), 7u) << out.notes[0];  // the note on linear, and 6 types without rows
+  EXPECT_NE(out.notes[0].find("not fitted: poly2+std on [log1p_macs+log1p_bytes+aligned_rows], log error, intercept: "
+                              "linear: 9 training rows cannot determine 10 coefficients"),
+            std::string::npos)
+      << out.notes[0];
+
+  TrainingSet one = exact_relu_set();
+  one.type = "conv2d";
+  one.configs = {{"conv2d", {{"batch_size", 1}, {"image_size", 8}, {"kernel_size", 3}, {"in_channels", 3},
+                             {"out_channels", 8}, {"stride", 1}, {"padding", 1}}}};
+  one.energy_j = {0.01};
+  one.measurements = {1};
+  sets.emplace("conv2d", one);
+  try {
+    fit_recipe(recipe, sets, {});
+    FAIL() << "fitted";
+  } catch (const FitError& e) {
+    EXPECT_NE(std::string(e.what()).find("conv2d: 1 configuration(s) leave no training rows"), std::string::npos)
+        << e.what();
+  }
+  out = fit_recipe(recipe, sets, {}, true);
+  EXPECT_TRUE(out.predictors.has("linear"));
+  EXPECT_FALSE(out.predictors.has("conv2d"));
+  ASSERT_EQ(out.warnings.size(), 1u);
+  EXPECT_EQ(out.warnings[0].rfind("no predictor for poly2+std on [log1p_blocked_macs+log1p_io+log1p_stride+"
+                                  "narrow_input], log error, intercept: conv2d: 1 configuration(s) leave no training rows",
+                                  0),
+            0u)
+      << out.warnings[0];
+}
+
+// A fitted model whose features never vary, or that predicts unseen rows worse than their mean, is fitted but
+// comes with a warning.
+TEST(FitRecipe, AModelOnFeaturesThatNeverVaryIsWarnedAbout) {
+  TrainingSet same;
+  same.type = "tanh";
+  for (int i = 0; i < 40; ++i) {
+    const double b = 1 << (i % 8);
+    same.configs.push_back({"tanh", {{"batch_size", b}, {"input_size", 1048576.0 / b}}});
+    same.energy_j.push_back(0.04 * (1.0 + 0.05 * (i % 7)));
+    same.measurements.push_back(1);
+  }
+  const FitOutcome out = fit_recipe(recipes().get("default"), {{"tanh", same}}, {});
+  ASSERT_TRUE(out.predictors.has("tanh"));
+  ASSERT_EQ(out.warnings.size(), 1u);
+  EXPECT_EQ(out.warnings[0].rfind("tanh: the feature(s) macs have one value in every training row, so they cannot "
+                                  "tell configurations apart",
+                                  0),
+            0u)
+      << out.warnings[0];
+  EXPECT_NE(out.warnings[0].find("its energies are unreliable: measure more varied configurations"), std::string::npos);
+  const double p = out.predictors.predict_j({"tanh", {{"batch_size", 4}, {"input_size", 262144}}});
+  EXPECT_NEAR(p, 0.04 * 1.15, 0.04 * 0.05);  // about the mean
 }
 
 }  // namespace

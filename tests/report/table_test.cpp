@@ -48,6 +48,9 @@ TEST(Format, Numbers) {
   EXPECT_EQ(fmt_grouped(12), "12");
   EXPECT_EQ(fmt_sig(0.000123456, 3), "0.000123");
   EXPECT_EQ(fmt_fixed(2.5, 2), "2.50");
+  EXPECT_EQ(fmt_fixed(999999999999999.0, 1), "999999999999999.0");
+  EXPECT_EQ(fmt_fixed(7.0397497866e302, 1), "7.04e+302");  // not 303 digits
+  EXPECT_EQ(fmt_fixed(-1e16, 1), "-1e+16");
 }
 
 }  // namespace
