@@ -1,6 +1,7 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
@@ -47,7 +48,16 @@ void run_merge(const MergeOptions& o) {
     inputs.push_back(open_database_to_read(in));
   }
   auto out = storage::Store::open(o.out);
-  for (const auto& m : storage::unfinished_merges(out)) {
+  // Marked unfinished until every input is copied: a merge killed half way leaves whole runs, and a mark that the
+  // commands reading the output report. An input that is itself incomplete passes its marks on (and one merged again
+  // takes back those it no longer has).
+  const auto earlier = storage::unfinished_merges(out);
+  const std::string mark = storage::begin_merge(out, o.inputs);
+  for (const auto& in : inputs) storage::carry_unfinished_merges(out, in);
+  std::set<std::string> still;
+  for (const auto& m : storage::unfinished_merges(out)) still.insert(m.key);
+  for (const auto& m : earlier) {
+    if (!still.count(m.key)) continue;
     std::cerr << "dlenergy: note: " << o.out;
     if (m.in_progress())
       std::cerr << " is being written by another merge in progress, of " << storage::describe(m)
@@ -59,10 +69,6 @@ void run_merge(const MergeOptions& o) {
       std::cerr << " holds the part copied by a merge that did not finish, of " << storage::describe(m)
                 << "; this merge copies none of its inputs, so " << o.out << " stays marked as incomplete\n";
   }
-  // Marked unfinished until every input is copied: a merge killed half way leaves whole runs, and a mark that the
-  // commands reading the output report. An input that is itself incomplete passes its marks on.
-  const std::string mark = storage::begin_merge(out, o.inputs);
-  for (const auto& in : inputs) storage::carry_unfinished_merges(out, in);
   std::size_t copied = 0, duplicates = 0;
   for (const auto& in : inputs) {
     const auto r = storage::merge_into(out, in);
@@ -72,7 +78,7 @@ void run_merge(const MergeOptions& o) {
               << r.measurements_copied << " measurement(s) copied, " << r.duplicates_skipped
               << " duplicate(s) skipped";
     if (r.conflicts_kept > 0) std::cout << ", " << r.conflicts_kept << " conflicting";
-    std::cout << "\n";
+    std::cout << std::endl;  // each input's line out before the next starts, in case the merge is stopped
     if (r.conflicts_kept > 0)
       std::cerr << "dlenergy: warning: " << r.input << ": " << r.conflicts_kept
                 << " measurement(s) have the key of one already in " << o.out

@@ -169,7 +169,33 @@ bool shares_inputs(const UnfinishedMerge& m, const std::vector<std::string>& inp
 }
 
 void carry_unfinished_merges(Store& out, const Store& in) {
-  for (const auto& [key, value] : in.meta(kUnfinishedMerge)) out.set_meta(key, value);
+  // Each carried record says which input it came through ("via"): merged again, that input replaces what it
+  // passed on before, so marks it has since lost (a merge into it completed) are dropped here too.
+  const UnfinishedMerge::Input source = input_of(in.path());
+  for (const auto& [key, value] : out.meta(kUnfinishedMerge)) {
+    try {
+      const auto j = nlohmann::json::parse(value);
+      if (!j.contains("via")) continue;
+      UnfinishedMerge::Input via;
+      via.path = j.at("via").at("path").get<std::string>();
+      via.device = j.at("via").at("device").get<std::uint64_t>();
+      via.inode = j.at("via").at("inode").get<std::uint64_t>();
+      if (same_file(via, source)) out.erase_meta(key);
+    } catch (const nlohmann::json::exception&) {
+      // an edited record is left as it is
+    }
+  }
+  for (const auto& [key, value] : in.meta(kUnfinishedMerge)) {
+    std::string carried = value;
+    try {
+      auto j = nlohmann::ordered_json::parse(value);
+      j["via"] = {{"path", source.path}, {"device", source.device}, {"inode", source.inode}};
+      carried = j.dump();
+    } catch (const nlohmann::json::exception&) {
+      // an edited record travels as it is
+    }
+    out.set_meta(key, carried);
+  }
 }
 
 std::vector<UnfinishedMerge> unfinished_merges(const Store& db) {

@@ -55,7 +55,8 @@ std::string begin_merge(Store& out, const std::vector<std::string>& inputs);
 void finish_merge(Store& out, const std::string& key, const std::vector<std::string>& inputs);
 // Whether a merge of `inputs` copies at least one input of `m`.
 bool shares_inputs(const UnfinishedMerge& m, const std::vector<std::string>& inputs);
-// Copies the records of `in` into `out`: what `out` receives from `in` is as incomplete as `in` is.
+// Copies the records of `in` into `out`: what `out` receives from `in` is as incomplete as `in` is. Records `out`
+// received from `in` before and `in` no longer holds are dropped.
 void carry_unfinished_merges(Store& out, const Store& in);
 std::vector<UnfinishedMerge> unfinished_merges(const Store& db);
 // Erases every record from `db`; returns how many there were.

@@ -248,6 +248,12 @@ TEST(StorageCli, AMergeThatDidNotFinishIsReportedUntilItIsRunAgain) {
   const auto merged = storage::Store::open_existing(out);
   EXPECT_EQ(merged.runs().size(), 2u);
   EXPECT_TRUE(storage::unfinished_merges(merged).empty());
+  // Merged again from the now complete output, the second database loses the mark it had received from it.
+  const auto refreshed = run_cli("merge " + second + " " + out);
+  ASSERT_EQ(refreshed.exit_code, 0) << refreshed.err;
+  EXPECT_EQ(refreshed.err, "");  // no note on a mark that this merge itself drops
+  EXPECT_EQ(run_cli("export --db " + second).err, "");
+  EXPECT_EQ(storage::Store::open_existing(second).runs().size(), 2u);
   // A merge that ends leaves no mark.
   const auto whole = run_cli("merge " + dir.file("whole.sqlite") + " " + a + " " + b);
   ASSERT_EQ(whole.exit_code, 0) << whole.err;
