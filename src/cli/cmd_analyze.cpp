@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <iostream>
+#include <algorithm>
+#include <map>
 
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
@@ -115,9 +117,27 @@ void run_analyze(const AnalyzeOptions& o) {
       }
       for (const auto& r : result.ranked)
         if (r.chosen && !r.error.empty()) std::cout << "note: the recipe's model failed: " << r.error << "\n";
-      if (failed > 0)
+      if (failed > 0) {
+        // Why, by reason (the most frequent first, at most three shown); the candidate's own name is taken out of
+        // its message, so that one reason shared by many candidates is counted once.
+        std::map<std::string, std::size_t> reasons;
+        for (const auto& r : result.ranked) {
+          if (r.error.empty()) continue;
+          std::string why = r.error;
+          const std::string name = r.spec.describe();
+          if (const auto at = why.find(name); at != std::string::npos) why.replace(at, name.size(), "the model");
+          ++reasons[why];
+        }
+        std::vector<std::pair<std::size_t, std::string>> by_count;
+        for (const auto& [why, n] : reasons) by_count.emplace_back(n, why);
+        std::stable_sort(by_count.begin(), by_count.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
         std::cout << "note: " << failed << " of " << result.ranked.size()
-                  << " candidates could not be fitted and are not ranked (\"failed\")\n";
+                  << " candidates could not be fitted and are not ranked (\"failed\"):";
+        for (std::size_t k = 0; k < by_count.size() && k < 3; ++k)
+          std::cout << (k ? ";" : "") << " " << by_count[k].first << " x " << by_count[k].second;
+        if (by_count.size() > 3) std::cout << "; and " << (by_count.size() - 3) << " other reasons";
+        std::cout << "\n";
+      }
     }
     if (!o.plots.empty() && failed < result.ranked.size()) {
       const auto files = predict::write_study_plot(result, o.plots, provenance);
