@@ -145,6 +145,24 @@ DatabaseTrainingData load_training_data(const storage::Store& store, const Datab
     if (!set.configs.empty()) out.sets.emplace(type, std::move(set));
   }
   if (skipped_status) out.notes.push_back(std::to_string(skipped_status) + " measurements with status other than ok left out");
+  // Measurements stored as skipped (a memory guard, a failed counter read, an import row without energy) never
+  // reach the rows above; a type that has nothing else would otherwise just be missing. Say so per type.
+  std::string skipped_only;
+  for (const auto& type : selection.layer_types.empty() ? layers::configurable_types() : selection.layer_types) {
+    if (out.sets.count(type)) continue;
+    std::size_t skipped = 0;
+    for (auto kind : kinds) {
+      storage::MeasurementFilter f;
+      f.kind = kind;
+      f.layer_types = {type};
+      f.include_skipped = true;
+      skipped += store.count_measurements(f);
+    }
+    if (skipped) skipped_only += (skipped_only.empty() ? "" : ", ") + type + " (" + std::to_string(skipped) + ")";
+  }
+  if (!skipped_only.empty())
+    out.notes.push_back("layer types whose measurements were all skipped or without energy, so they cannot be "
+                        "fitted: " + skipped_only + "; `dlenergy export` shows why in each row's note");
   if (other_types) out.notes.push_back(std::to_string(other_types) + " measurements of layer types without a measurement schema left out");
 
   // Provenance from the runs that contributed rows.

@@ -100,6 +100,27 @@ TEST_F(TrainingDataTest, AveragesRepeatsAndKeepsProvenance) {
   EXPECT_THROW(load_training_data(store, {{"dropout"}, false}), ConfigError);
 }
 
+// A type whose measurements were all skipped is named, not just missing from the training data.
+TEST_F(TrainingDataTest, ATypeWithOnlySkippedMeasurementsIsNamed) {
+  {
+    storage::Store store = storage::Store::open(path_);
+    const auto id = store.add_run(storage::RunRecord{});
+    store.add_measurement(m(id, relu(2, 100), 1, 1.0));
+    for (int rep = 1; rep <= 3; ++rep) {
+      auto skipped = m(id, {"sigmoid", {{"batch_size", 2}, {"input_size", 100}}}, rep, 0.0);
+      skipped.status = "skipped";
+      store.add_measurement(skipped);
+    }
+  }
+  const storage::Store store = storage::Store::open_existing(path_);
+  const auto data = load_training_data(store, {});
+  EXPECT_EQ(data.sets.count("sigmoid"), 0u);
+  ASSERT_EQ(data.notes.size(), 1u);
+  EXPECT_EQ(data.notes[0],
+            "layer types whose measurements were all skipped or without energy, so they cannot be fitted: sigmoid "
+            "(3); `dlenergy export` shows why in each row's note");
+}
+
 TEST(PaperTrainingSet, ReadsKwhPerPassAsJoulesAndChecksMacs) {
   const std::string dir = (fs::temp_directory_path() / ("dle-predict-paper-" + std::to_string(::getpid()))).string();
   fs::create_directories(dir);
