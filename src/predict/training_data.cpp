@@ -103,6 +103,7 @@ DatabaseTrainingData load_training_data(const storage::Store& store, const Datab
   std::set<std::string> sensors;
   bool estimated = false;
   std::size_t skipped_status = 0, other_types = 0;
+  std::map<std::string, std::size_t> bad_repeats;  // type -> repeats without a positive energy
   for (const auto& m : rows) {
     if (m.status != "ok") {
       ++skipped_status;
@@ -120,7 +121,12 @@ DatabaseTrainingData load_training_data(const storage::Store& store, const Datab
       it = idx.emplace(key, acc[type].size()).first;
       acc[type].push_back(Acc{m.config, {}});
     }
-    acc[type][it->second].energies.push_back(m.energy_per_pass_j);
+    // A repeat without a positive, finite energy is not a measurement of the layer (hand-edited data, a sensor that
+    // lost its counter): it is left out, not averaged in.
+    if (m.energy_per_pass_j > 0.0 && std::isfinite(m.energy_per_pass_j))
+      acc[type][it->second].energies.push_back(m.energy_per_pass_j);
+    else
+      ++bad_repeats[type];
     run_ids.insert(m.run_id);
     if (!m.sensor.empty()) sensors.insert(m.sensor);
     estimated = estimated || m.estimated;
@@ -130,6 +136,10 @@ DatabaseTrainingData load_training_data(const storage::Store& store, const Datab
     set.type = type;
     std::size_t dropped = 0;
     for (auto& a : list) {
+      if (a.energies.empty()) {
+        ++dropped;
+        continue;
+      }
       const double typical = selection.repeats == RepeatReduction::kMedian ? stats::median(a.energies) : stats::mean(a.energies);
       if (!(typical > 0.0) || !std::isfinite(typical)) {
         ++dropped;
@@ -139,9 +149,12 @@ DatabaseTrainingData load_training_data(const storage::Store& store, const Datab
       set.energy_j.push_back(typical);
       set.measurements.push_back(static_cast<int>(a.energies.size()));
     }
+    if (bad_repeats.count(type))
+      out.notes.push_back(type + ": " + std::to_string(bad_repeats.at(type)) +
+                          " repeat(s) left out: their energy per pass is not a positive number");
     if (dropped)
       out.notes.push_back(type + ": " + std::to_string(dropped) +
-                          " configurations left out: their average energy per pass is not positive");
+                          " configuration(s) left out: none of their repeats has a positive energy per pass");
     if (!set.configs.empty()) out.sets.emplace(type, std::move(set));
   }
   if (skipped_status) out.notes.push_back(std::to_string(skipped_status) + " measurements with status other than ok left out");

@@ -64,6 +64,7 @@ TEST_F(TrainingDataTest, AveragesRepeatsAndKeepsProvenance) {
     store.add_measurement(m(id, relu(2, 100), 1, 1.0));
     store.add_measurement(m(id, relu(2, 100), 2, 2.0));
     store.add_measurement(m(id, relu(2, 100), 3, 4.5));
+    store.add_measurement(m(id, relu(2, 100), 4, -3.0));  // not a measurement: left out, not averaged in
     store.add_measurement(m(id, relu(4, 100), 1, 3.0));
     auto skipped = m(id, relu(8, 100), 1, 9.0);
     skipped.status = "skipped";
@@ -86,8 +87,9 @@ TEST_F(TrainingDataTest, AveragesRepeatsAndKeepsProvenance) {
   EXPECT_EQ(data.source.sensor, "estimated");
   EXPECT_EQ(data.source.data_hash.size(), 16u);
   EXPECT_EQ(energy_provenance(data.source), "ESTIMATED (sensor: estimated; not measurements)");
-  ASSERT_EQ(data.notes.size(), 1u);  // the skipped row never leaves the store
-  EXPECT_NE(data.notes[0].find("1 configurations left out"), std::string::npos) << data.notes[0];
+  ASSERT_EQ(data.notes.size(), 2u);  // the skipped row never leaves the store
+  EXPECT_EQ(data.notes[0], "relu: 2 repeat(s) left out: their energy per pass is not a positive number");
+  EXPECT_EQ(data.notes[1], "relu: 1 configuration(s) left out: none of their repeats has a positive energy per pass");
 
   const auto median = load_training_data(store, {{}, false, RepeatReduction::kMedian});
   EXPECT_DOUBLE_EQ(median.sets.at("relu").energy_j[0], 2.0);
