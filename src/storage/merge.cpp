@@ -104,6 +104,27 @@ std::vector<UnfinishedMerge::Input> inputs_of(const std::vector<std::string>& pa
   return out;
 }
 
+// Whether `in` is one of `files` (by path or file identity).
+bool among(const UnfinishedMerge::Input& in, const std::vector<UnfinishedMerge::Input>& files) {
+  return std::any_of(files.begin(), files.end(), [&](const auto& f) { return same_file(in, f); });
+}
+
+// An input in a record: {"path", "device", "inode"}; the first records named the path alone.
+nlohmann::ordered_json input_json(const UnfinishedMerge::Input& in) {
+  return {{"path", in.path}, {"device", in.device}, {"inode", in.inode}};
+}
+UnfinishedMerge::Input input_from_json(const nlohmann::json& j) {
+  UnfinishedMerge::Input in;
+  if (j.is_string()) {
+    in.path = j.get<std::string>();
+    return in;
+  }
+  in.path = j.at("path").get<std::string>();
+  in.device = j.at("device").get<std::uint64_t>();
+  in.inode = j.at("inode").get<std::uint64_t>();
+  return in;
+}
+
 // From /proc/PID/stat: the state (field 3: 'R', 'S', ..., 'Z' for a process that has ended but not been reaped) and
 // the start time (field 22, clock ticks since boot). {'?', 0} when it cannot be read.
 std::pair<char, std::uint64_t> process_state(std::int64_t pid) {
@@ -141,7 +162,7 @@ std::string begin_merge(Store& out, const std::vector<std::string>& inputs) {
   const std::string key = kUnfinishedMerge + host + ":" + std::to_string(pid) + ":" + started_at + ":" +
                           std::to_string(++merges_here);
   nlohmann::ordered_json files = nlohmann::ordered_json::array();
-  for (const auto& in : inputs_of(inputs)) files.push_back({{"path", in.path}, {"device", in.device}, {"inode", in.inode}});
+  for (const auto& in : inputs_of(inputs)) files.push_back(input_json(in));
   const nlohmann::ordered_json value = {{"inputs", files},
                                         {"started_at", started_at},
                                         {"host", host},
@@ -154,18 +175,15 @@ std::string begin_merge(Store& out, const std::vector<std::string>& inputs) {
 void finish_merge(Store& out, const std::string& key, const std::vector<std::string>& inputs) {
   const auto done = inputs_of(inputs);
   for (const auto& m : unfinished_merges(out)) {
-    const bool covered = !m.inputs.empty() && std::all_of(m.inputs.begin(), m.inputs.end(), [&](const auto& in) {
-      return std::any_of(done.begin(), done.end(), [&](const auto& d) { return same_file(in, d); });
-    });
+    const bool covered = !m.inputs.empty() &&
+                         std::all_of(m.inputs.begin(), m.inputs.end(), [&](const auto& in) { return among(in, done); });
     if (m.key == key || covered) out.erase_meta(m.key);
   }
 }
 
 bool shares_inputs(const UnfinishedMerge& m, const std::vector<std::string>& inputs) {
   const auto ours = inputs_of(inputs);
-  return std::any_of(m.inputs.begin(), m.inputs.end(), [&](const auto& in) {
-    return std::any_of(ours.begin(), ours.end(), [&](const auto& o) { return same_file(in, o); });
-  });
+  return std::any_of(m.inputs.begin(), m.inputs.end(), [&](const auto& in) { return among(in, ours); });
 }
 
 void carry_unfinished_merges(Store& out, const Store& in) {
@@ -175,12 +193,7 @@ void carry_unfinished_merges(Store& out, const Store& in) {
   for (const auto& [key, value] : out.meta(kUnfinishedMerge)) {
     try {
       const auto j = nlohmann::json::parse(value);
-      if (!j.contains("via")) continue;
-      UnfinishedMerge::Input via;
-      via.path = j.at("via").at("path").get<std::string>();
-      via.device = j.at("via").at("device").get<std::uint64_t>();
-      via.inode = j.at("via").at("inode").get<std::uint64_t>();
-      if (same_file(via, source)) out.erase_meta(key);
+      if (j.contains("via") && same_file(input_from_json(j.at("via")), source)) out.erase_meta(key);
     } catch (const nlohmann::json::exception&) {
       // an edited record is left as it is
     }
@@ -189,7 +202,7 @@ void carry_unfinished_merges(Store& out, const Store& in) {
     std::string carried = value;
     try {
       auto j = nlohmann::ordered_json::parse(value);
-      j["via"] = {{"path", source.path}, {"device", source.device}, {"inode", source.inode}};
+      j["via"] = input_json(source);
       carried = j.dump();
     } catch (const nlohmann::json::exception&) {
       // an edited record travels as it is
@@ -205,17 +218,7 @@ std::vector<UnfinishedMerge> unfinished_merges(const Store& db) {
     m.key = key;
     try {
       const auto j = nlohmann::json::parse(value);
-      for (const auto& f : j.at("inputs")) {
-        UnfinishedMerge::Input in;
-        if (f.is_string()) {  // the first records named paths only
-          in.path = f.get<std::string>();
-        } else {
-          in.path = f.at("path").get<std::string>();
-          in.device = f.at("device").get<std::uint64_t>();
-          in.inode = f.at("inode").get<std::uint64_t>();
-        }
-        m.inputs.push_back(std::move(in));
-      }
+      for (const auto& f : j.at("inputs")) m.inputs.push_back(input_from_json(f));
       m.started_at = j.at("started_at").get<std::string>();
       m.host = j.at("host").get<std::string>();
       m.pid = j.at("pid").get<std::int64_t>();

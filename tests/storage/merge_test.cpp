@@ -47,6 +47,12 @@ std::size_t count_all(const Store& s) {
   return s.count_measurements(f);
 }
 
+// Merges a.sqlite, then b.sqlite of `dir` into `out`; returns b's report.
+MergeReport merge_b_after_a(const TempDir& dir, Store& out) {
+  merge_into(out, Store::open_existing(dir.file("a.sqlite")));
+  return merge_into(out, Store::open_existing(dir.file("b.sqlite")));
+}
+
 TEST(Merge, RemapsRunIdsSkipsExactDuplicatesAndCounts) {
   TempDir dir;
   {
@@ -109,8 +115,7 @@ TEST(Merge, SameSettingsOnAnotherMachineStayTwoRuns) {
     b.add_run_with_measurements(run_record("same", "n2"), {relu(1, 1)});
   }
   auto out = Store::open(dir.file("out.sqlite"));
-  merge_into(out, Store::open_existing(dir.file("a.sqlite")));
-  const auto r = merge_into(out, Store::open_existing(dir.file("b.sqlite")));
+  const auto r = merge_b_after_a(dir, out);
   EXPECT_EQ(r.runs_added, 1u);
   EXPECT_EQ(r.duplicates_skipped, 0u);
   EXPECT_EQ(count_all(out), 2u);
@@ -128,8 +133,7 @@ TEST(Merge, OneImportedFileInTwoDatabasesIsOneRun) {
     Store::open(dir.file("b.sqlite")).add_run_with_measurements(later, {relu(1, 1), relu(2, 1)});
   }
   auto out = Store::open(dir.file("out.sqlite"));
-  merge_into(out, Store::open_existing(dir.file("a.sqlite")));
-  const auto r = merge_into(out, Store::open_existing(dir.file("b.sqlite")));
+  const auto r = merge_b_after_a(dir, out);
   EXPECT_EQ(r.runs_added, 0u);
   EXPECT_EQ(r.runs_matched, 1u);
   EXPECT_EQ(r.duplicates_skipped, 2u);
@@ -149,8 +153,7 @@ TEST(Merge, SameKeyOtherValuesIsAConflictNotADuplicate) {
     b.add_run_with_measurements(run_record("shard1", "n1"), {relu(1, 1), changed, relu(3, 1, "skipped")});
   }
   auto out = Store::open(dir.file("out.sqlite"));
-  merge_into(out, Store::open_existing(dir.file("a.sqlite")));
-  const auto r = merge_into(out, Store::open_existing(dir.file("b.sqlite")));
+  const auto r = merge_b_after_a(dir, out);
   EXPECT_EQ(r.duplicates_skipped, 1u);
   EXPECT_EQ(r.conflicts_kept, 1u);
   EXPECT_EQ(r.measurements_copied, 1u);
