@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
+#include "core/interrupt.hpp"
 #include "storage/merge.hpp"
 #include "storage/store.hpp"
 
@@ -69,22 +70,37 @@ void run_merge(const MergeOptions& o) {
       std::cerr << " holds the part copied by a merge that did not finish, of " << storage::describe(m)
                 << "; this merge copies none of its inputs, so " << o.out << " stays marked as incomplete\n";
   }
+  // Ctrl-C or SIGTERM stops the merge between two runs: what was copied stays, the mark stays, and the message
+  // says how far it got.
+  InterruptGuard guard;
   std::size_t copied = 0, duplicates = 0;
-  for (const auto& in : inputs) {
-    const auto r = storage::merge_into(out, in);
+  std::string stopped;  // where the merge stopped, empty when it did not
+  for (std::size_t i = 0; i < inputs.size() && stopped.empty(); ++i) {
+    const auto r = storage::merge_into(out, inputs[i], &InterruptGuard::flag());
     copied += r.measurements_copied;
     duplicates += r.duplicates_skipped;
     std::cout << r.input << ": " << r.runs_added << " run(s) added, " << r.runs_matched << " already present; "
               << r.measurements_copied << " measurement(s) copied, " << r.duplicates_skipped
               << " duplicate(s) skipped";
     if (r.conflicts_kept > 0) std::cout << ", " << r.conflicts_kept << " conflicting";
+    if (r.stopped) std::cout << " (stopped after " << r.runs_added + r.runs_matched << " of " << r.runs_in_input << " runs)";
     std::cout << std::endl;  // each input's line out before the next starts, in case the merge is stopped
     if (r.conflicts_kept > 0)
       std::cerr << "dlenergy: warning: " << r.input << ": " << r.conflicts_kept
                 << " measurement(s) have the key of one already in " << o.out
                 << " but other values (status or energy); the output's were kept and these not copied: are these "
                    "two different collections with the same settings?\n";
+    if (r.stopped || (InterruptGuard::flag().load() && i + 1 < inputs.size())) {
+      stopped = "after " + std::to_string(r.runs_added + r.runs_matched) + " of the " + std::to_string(r.runs_in_input) +
+                " run(s) of " + r.input;
+      if (i + 1 < inputs.size())
+        stopped += " (" + std::to_string(inputs.size() - i - 1) + " input(s) after it not started)";
+    }
   }
+  if (!stopped.empty())
+    throw Interrupted("merge interrupted by " + signal_description(InterruptGuard::signal_number()) + " " + stopped +
+                      "; " + o.out + " holds the whole runs copied so far and stays marked as the output of an "
+                      "unfinished merge: run the same merge again to complete it");
   storage::finish_merge(out, mark, o.inputs);
   storage::MeasurementFilter all;
   all.include_skipped = true;

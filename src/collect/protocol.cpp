@@ -1,7 +1,5 @@
 #include "collect/protocol.hpp"
 
-#include <signal.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,15 +25,6 @@ std::string mb_text(double bytes) {
   o.precision(bytes >= 10 * kMiB ? 0 : 1);
   o << bytes / kMiB << " MiB";
   return o.str();
-}
-
-std::atomic<bool> g_interrupted{false};
-volatile sig_atomic_t g_signal = 0;
-
-extern "C" void on_interrupt(int sig) {
-  g_interrupted.store(true);
-  g_signal = sig;
-  signal(sig, SIG_DFL);  // a second Ctrl-C ends the process at once
 }
 
 }  // namespace
@@ -220,22 +209,5 @@ RunSummary Runner::run(const Plan& plan, const std::set<std::string>& done_keys,
   return sum;
 }
 
-InterruptGuard::InterruptGuard() {
-  g_interrupted.store(false);
-  g_signal = 0;
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
-
-InterruptGuard::~InterruptGuard() {
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-}
-
-const std::atomic<bool>& InterruptGuard::flag() { return g_interrupted; }
-int InterruptGuard::signal_number() { return g_signal; }
 
 }  // namespace dle::collect

@@ -92,16 +92,4 @@ class Runner {
   Protocol protocol_;
 };
 
-// Ctrl-C (SIGINT) and SIGTERM (SLURM's time limit) set flag() while a guard lives; the first signal also
-// restores the default action, so a second Ctrl-C ends the process at once (committed work is safe).
-class InterruptGuard {
- public:
-  InterruptGuard();
-  ~InterruptGuard();
-  InterruptGuard(const InterruptGuard&) = delete;
-  InterruptGuard& operator=(const InterruptGuard&) = delete;
-  static const std::atomic<bool>& flag();
-  static int signal_number();  // the signal received, 0 if none
-};
-
 }  // namespace dle::collect

@@ -1,6 +1,5 @@
 #include "collect/session.hpp"
 
-#include <csignal>
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -8,6 +7,7 @@
 #include "collect/plugin_loader.hpp"
 #include "collect/progress.hpp"
 #include "core/errors.hpp"
+#include "core/interrupt.hpp"
 #include "core/system_info.hpp"
 #include "storage/store.hpp"
 
@@ -211,9 +211,7 @@ CollectOutcome run_collection(const CollectSettings& s, std::ostream& out, std::
       << executor.threads() << " threads\n";
   if (sensor->estimated()) out << "  assumptions: " << sensor->assumptions() << "\n";
   if (sum.interrupted) {
-    const int sig = InterruptGuard::signal_number();
-    const std::string by = sig == SIGINT ? "Ctrl-C (SIGINT)" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig);
-    throw Interrupted("interrupted by " + by + " after " +
+    throw Interrupted("interrupted by " + signal_description(InterruptGuard::signal_number()) + " after " +
                       std::to_string(sum.done()) + " of " + std::to_string(sum.planned) +
                       " measurements were stored in " + s.db + "; run the same command again to resume");
   }

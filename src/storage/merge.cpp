@@ -37,10 +37,16 @@ bool same_values(const MeasurementRecord& a, const MeasurementRecord& b) {
 }
 }  // namespace
 
-MergeReport merge_into(Store& out, const Store& in) {
+MergeReport merge_into(Store& out, const Store& in, const std::atomic<bool>* stop) {
   MergeReport report;
   report.input = in.path();
-  for (const RunRecord& run : in.runs()) {
+  const std::vector<RunRecord> runs = in.runs();
+  report.runs_in_input = runs.size();
+  for (const RunRecord& run : runs) {
+    if (stop && stop->load()) {
+      report.stopped = true;
+      break;
+    }
     MeasurementFilter filter;
     filter.run_id = run.id;
     filter.include_skipped = true;

@@ -1,5 +1,6 @@
 #pragma once
 // `dlenergy merge`: copies runs and measurements from one database into another, remapping run ids.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -16,6 +17,8 @@ struct MergeReport {
   std::size_t measurements_copied = 0;  // ok and skipped alike
   std::size_t duplicates_skipped = 0;   // same run and item_key() already in the output, with the same values
   std::size_t conflicts_kept = 0;       // same run and item_key() but other values: the output's are kept
+  std::size_t runs_in_input = 0;        // all of the input's runs; fewer were handled when `stopped`
+  bool stopped = false;                 // `stop` was set before every run of the input was handled
 };
 
 // Two run records describe the same run when settings hash, host, CPU model and start time agree: a run
@@ -25,8 +28,9 @@ struct MergeReport {
 bool same_run(const RunRecord& a, const RunRecord& b);
 
 // Copies every run of `in` (matching or adding it in `out`) and every measurement not already in `out`.
-// Each input run is copied in one transaction.
-MergeReport merge_into(Store& out, const Store& in);
+// Each input run is copied in one transaction. `stop` (Ctrl-C, see core/interrupt.hpp), when given, is checked
+// before each run: once it is set, the runs copied so far stay and the rest are left, with `stopped` set.
+MergeReport merge_into(Store& out, const Store& in, const std::atomic<bool>* stop = nullptr);
 
 // A merge that started and did not finish (killed, interrupted, a full disk): its output holds whole runs, each
 // copied in one transaction, but may lack some. A merge records itself in its output's meta table when it starts

@@ -1,21 +1,13 @@
 #pragma once
-// Helpers shared by the collect tests: a temporary directory and a child process running dlenergy.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
+// Helpers shared by the collect tests: a temporary directory, the plugin check, and (support/child.hpp) a child
+// process running dlenergy.
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
-#include <vector>
 
-#include "support/files.hpp"
-
-extern char** environ;
+#include "support/child.hpp"
 
 namespace dle::testing {
 
@@ -38,82 +30,8 @@ class TempDir {
   std::string path_;
 };
 
-inline std::string dlenergy_path() {
-  const char* p = std::getenv("DLENERGY_BIN");
-  return p ? p : std::string(DLE_BINARY_DIR) + "/bin/dlenergy";
-}
-
 inline bool plugin_built() {
   return std::filesystem::exists(std::string(DLE_BINARY_DIR) + "/lib/libdlenergy_torch.so");
-}
-
-// A dlenergy child process with stdout and stderr sent to files in `dir`.
-class Child {
- public:
-  Child(const std::vector<std::string>& args, const std::string& dir, const std::string& tag = "child")
-      : out_(dir + "/" + tag + ".out"), err_(dir + "/" + tag + ".err") {
-    std::vector<std::string> argv{dlenergy_path()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid_, cargv[0], &fa, nullptr, cargv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  ~Child() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      wait();
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  pid_t pid() const { return pid_; }
-  void signal(int sig) const { kill(pid_, sig); }
-  // Exit code, or 128 + signal when killed by a signal.
-  int wait() {
-    if (reaped_) return exit_;
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    reaped_ = true;
-    exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return exit_;
-  }
-  bool running() {
-    if (reaped_) return false;
-    int status = 0;
-    const pid_t r = waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      reaped_ = true;
-      exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return false;
-    }
-    return true;
-  }
-  int exit_code() const { return exit_; }
-  std::string out() const { return dle::testing::slurp(out_); }
-  std::string err() const { return dle::testing::slurp(err_); }
-
- private:
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-  int exit_ = -1;
-  std::string out_, err_;
-};
-
-// Runs dlenergy to completion; returns the exit code and fills out/err.
-inline int run_dlenergy(const std::vector<std::string>& args, const std::string& dir, std::string* out = nullptr,
-                        std::string* err = nullptr) {
-  Child c(args, dir, "run");
-  const int code = c.wait();
-  if (out) *out = c.out();
-  if (err) *err = c.err();
-  return code;
 }
 
 }  // namespace dle::testing

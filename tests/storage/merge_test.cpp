@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 
 #include "storage/merge.hpp"
@@ -104,6 +105,29 @@ TEST(Merge, RemapsRunIdsSkipsExactDuplicatesAndCounts) {
   EXPECT_EQ(again.measurements_copied, 0u);
   EXPECT_EQ(again.duplicates_skipped, 6u);
   EXPECT_EQ(count_all(out), 6u);
+}
+
+TEST(Merge, AStopFlagLeavesTheRestOfTheRunsAndSaysSo) {
+  TempDir dir;
+  {
+    auto a = Store::open(dir.file("a.sqlite"));
+    a.add_run_with_measurements(run_record("shard1", "n1"), {relu(1, 1), relu(2, 1)});
+    a.add_run_with_measurements(run_record("shard2", "n1"), {relu(3, 1)});
+  }
+  const auto a = Store::open_existing(dir.file("a.sqlite"));
+  auto out = Store::open(dir.file("out.sqlite"));
+  std::atomic<bool> stop{true};  // set before the first run: nothing is copied
+  const auto stopped = merge_into(out, a, &stop);
+  EXPECT_TRUE(stopped.stopped);
+  EXPECT_EQ(stopped.runs_in_input, 2u);
+  EXPECT_EQ(stopped.runs_added + stopped.runs_matched, 0u);
+  EXPECT_TRUE(out.runs().empty());
+  stop = false;
+  const auto whole = merge_into(out, a, &stop);
+  EXPECT_FALSE(whole.stopped);
+  EXPECT_EQ(whole.runs_in_input, 2u);
+  EXPECT_EQ(whole.runs_added, 2u);
+  EXPECT_EQ(count_all(out), 3u);
 }
 
 TEST(Merge, SameSettingsOnAnotherMachineStayTwoRuns) {

@@ -2,13 +2,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
+#include "core/errors.hpp"
 #include "storage/merge.hpp"
 #include "storage/store.hpp"
+#include "support/child.hpp"
 #include "support/run_cli.hpp"
 #include "temp_dir.hpp"
 
@@ -278,6 +282,70 @@ TEST(StorageCli, AMergeThatDidNotFinishIsReportedUntilItIsRunAgain) {
   const auto none = run_cli("merge " + lost);
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_NE(none.err.find("merge needs at least one input database"), std::string::npos) << none.err;
+}
+
+TEST(StorageCli, CtrlCStopsAMergeBetweenRunsSaysHowFarItGotAndTheMergeCompletesLater) {
+  TempDir dir;
+  const std::string in = dir.file("many.sqlite"), out = dir.file("out.sqlite");
+  constexpr int kRuns = 400, kPerRun = 250;  // a merge of a few seconds, so that Ctrl-C arrives in the middle
+  {
+    auto store = storage::Store::open(in);
+    for (int r = 0; r < kRuns; ++r) {
+      storage::RunRecord run;
+      run.started_at = "2024-01-01T00:00:00Z";
+      run.source = "dlenergy collect";
+      run.hostname = "n1";
+      run.cpu_model = "cpu";
+      run.sensor = "rapl";
+      run.settings_hash = "shard" + std::to_string(r);
+      run.settings_json = "{\"shard\":" + std::to_string(r) + "}";
+      std::vector<storage::MeasurementRecord> ms(kPerRun);
+      for (int i = 0; i < kPerRun; ++i) {
+        ms[i].config = {"relu", {{"batch_size", i + 1}, {"input_size", 1000}}};
+        ms[i].repeat = 1;
+        ms[i].passes = 10;
+        ms[i].duration_s = 1;
+        ms[i].energy_j = ms[i].energy_per_pass_j = ms[i].net_energy_per_pass_j = 0.1 * (i + 1);
+        ms[i].sensor = "rapl";
+      }
+      store.add_run_with_measurements(run, std::move(ms));
+    }
+  }
+  const auto runs_in = [](const std::string& db) -> std::size_t {
+    try {
+      return storage::Store::open_existing(db).runs().size();
+    } catch (const Error&) {
+      return 0;  // not yet created by the child
+    }
+  };
+  {
+    testing::Child merge({"merge", out, in}, dir.path(), "merge");
+    while (merge.running() && runs_in(out) < 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    merge.signal(SIGINT);
+    ASSERT_EQ(merge.wait(), 130) << merge.err();
+    const std::size_t copied = runs_in(out);
+    ASSERT_LT(copied, static_cast<std::size_t>(kRuns)) << "the merge ended before Ctrl-C; the test proves nothing";
+    EXPECT_NE(merge.err().find("dlenergy: error: merge interrupted by Ctrl-C (SIGINT) after " + std::to_string(copied) +
+                               " of the " + std::to_string(kRuns) + " run(s) of " + in + "; " + out +
+                               " holds the whole runs copied so far and stays marked as the output of an unfinished "
+                               "merge: run the same merge again to complete it"),
+              std::string::npos)
+        << merge.err();
+    EXPECT_NE(merge.out().find(in + ": " + std::to_string(copied) + " run(s) added, 0 already present; " +
+                               std::to_string(copied * kPerRun) + " measurement(s) copied, 0 duplicate(s) skipped " +
+                               "(stopped after " + std::to_string(copied) + " of " + std::to_string(kRuns) + " runs)"),
+              std::string::npos)
+        << merge.out();
+    EXPECT_EQ(storage::unfinished_merges(storage::Store::open_existing(out)).size(), 1u);
+  }
+  const auto again = run_cli("merge " + out + " " + in);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto merged = storage::Store::open_existing(out);
+  EXPECT_EQ(merged.runs().size(), static_cast<std::size_t>(kRuns));
+  storage::MeasurementFilter all;
+  all.include_skipped = true;
+  EXPECT_EQ(merged.count_measurements(all), static_cast<std::size_t>(kRuns * kPerRun));
+  EXPECT_TRUE(storage::unfinished_merges(merged).empty());
 }
 
 TEST(StorageCli, OutputLostOnAFullDiskIsAFailureNotASuccess) {
