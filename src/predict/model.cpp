@@ -117,6 +117,22 @@ void append_number(std::string& out, double v, int digits = 4) {
 }
 
 // One unit of a type's work, for messages: "element", "MAC", "comparison" (feature_unit's plural, singular).
+// See LayerPredictor::held_ranges_. s(f) = intercept + b f + c f^2 (in the scaled columns: b = coef0 / scale0,
+// c = coef1 / scale1; the means only shift the intercept) peaks at f = -b / (2 c) when c < 0. That holds for the log
+// criterion (energy per work exp(s)), for the others (s itself) and through a min-max target (s times a positive
+// range) alike.
+std::vector<std::pair<double, double>> hold_ranges(const LayerPredictor::State& s) {
+  std::vector<std::pair<double, double>> held = s.training.feature_ranges;
+  if (s.features.size() != 1 || s.spec.polynomial != Polynomial::kFull || s.coefficients.size() != 2) return held;
+  const double b = s.spec.standard_scaler ? s.coefficients[0] / s.scaler_scale[0] : s.coefficients[0];
+  const double c = s.spec.standard_scaler ? s.coefficients[1] / s.scaler_scale[1] : s.coefficients[1];
+  if (!(c < 0.0)) return held;
+  const double peak = -b / (2.0 * c);
+  auto& [lo, hi] = held[0];
+  if (peak > lo && peak < hi) hi = peak;
+  return held;
+}
+
 std::string work_unit_singular(const std::string& type) {
   std::string u = feature_unit(type, kWorkColumn);
   if (!u.empty() && u.back() == 's') u.pop_back();
@@ -163,6 +179,7 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
     problems.push_back(where + ": a per-work model holds its features within the ranges it was trained on, but it "
                        "records none (training.feature_ranges)");
   if (!problems.empty()) throw ConfigError(problems);
+  if (state_.spec.per_work) held_ranges_ = hold_ranges(state_);
   static const std::string kLog = "log1p(";
   for (std::size_t c = 0; c < state_.training.feature_ranges.size(); ++c) {
     Shown f;
@@ -182,9 +199,21 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
     append_number(f.hi_exact, hi_shown, 10);
     f.unit = unit;
     f.tail = unit + " it was trained on";
-    if (state_.spec.per_work)
-      f.tail += "; energy per " + work_unit_singular(state_.type) + " held at the nearest trained value";
+    f.tail_above = f.tail;
+    if (state_.spec.per_work) {
+      const std::string per = "; energy per " + work_unit_singular(state_.type);
+      f.tail += per + " held at the nearest trained value";
+      const double held_hi = held_ranges_[c].second;
+      if (held_hi < hi) {
+        std::string peak;
+        append_number(peak, f.expm1 ? std::expm1(held_hi) : held_hi);
+        f.tail_above += per + " held at its fitted peak, at " + peak + (unit.empty() ? " " + f.name : unit);
+      } else {
+        f.tail_above = f.tail;
+      }
+    }
     f.trained = unit + " is outside the " + f.lo + "-" + f.hi + f.tail;
+    f.trained_above = unit + " is outside the " + f.lo + "-" + f.hi + f.tail_above;
     shown_.push_back(std::move(f));
   }
 }
@@ -334,8 +363,7 @@ double LayerPredictor::predict_features_j(const double* raw) const {
   if (state_.spec.per_work) {
     // The features held within the training ranges (after the expanded columns when they are on the heap).
     double* held = k > kStackFeatures ? z + p : held_stack;
-    const auto& ranges = state_.training.feature_ranges;
-    for (std::size_t c = 0; c < k; ++c) held[c] = std::clamp(raw[c], ranges[c].first, ranges[c].second);
+    for (std::size_t c = 0; c < k; ++c) held[c] = std::clamp(raw[c], held_ranges_[c].first, held_ranges_[c].second);
     x = held;
   }
   polynomial_expand(x, k, state_.spec.polynomial, z);
@@ -374,6 +402,7 @@ Extrapolation LayerPredictor::extrapolation(const double* raw) const {
 std::string LayerPredictor::describe(const Extrapolation& e) const {
   if (!e.outside()) return "";
   const Shown& f = shown_.at(static_cast<std::size_t>(e.feature));
+  const bool above = e.value > state_.training.feature_ranges[static_cast<std::size_t>(e.feature)].second;
   const double value = f.expm1 ? std::expm1(e.value) : e.value;
   std::string out;
   out.reserve(f.name.size() + f.trained.size() + 16);
@@ -382,13 +411,13 @@ std::string LayerPredictor::describe(const Extrapolation& e) const {
   const std::size_t at = out.size();
   append_number(out, value);
   if (out.compare(at, std::string::npos, f.lo) != 0 && out.compare(at, std::string::npos, f.hi) != 0) {
-    out += f.trained;
+    out += above ? f.trained_above : f.trained;
     return out;
   }
   // Rounded to 4 digits the value would read as a bound, inside the range: 10 digits tell them apart.
   out.resize(at);
   append_number(out, value, 10);
-  out += f.unit + " is outside the " + f.lo_exact + "-" + f.hi_exact + f.tail;
+  out += f.unit + " is outside the " + f.lo_exact + "-" + f.hi_exact + (above ? f.tail_above : f.tail);
   return out;
 }
 

@@ -137,6 +137,57 @@ TEST(Model, PerWorkModelRecoversTheEnergyPerElementAndHoldsItOutsideTheData) {
   EXPECT_THROW(LayerPredictor{st}, ConfigError);
 }
 
+// A quadratic per-work model whose energy per element peaks inside the trained range is held at the peak from there
+// up: past it the fit turns down, and the energy of an elementwise layer would then fall as the layer grows.
+TEST(Model, PerWorkQuadraticIsHeldAtItsPeakSoTheEnergyNeverFallsAsTheWorkGrows) {
+  // tanh at batch size 1: log(E / n) = a + b n + c n^2 for n = 100,000 ... 1,000,000 elements, peaking at 700,000
+  // (b = -2 c 700,000), 9 % lower per element at 1,000,000 than at the peak.
+  const double a = std::log(2e-9), c = -1e-12, b = -2.0 * c * 7e5;
+  const auto per_element = [&](double n) { return std::exp(a + b * n + c * n * n); };
+  Matrix x(10, 2);
+  std::vector<double> y;
+  for (std::size_t r = 0; r < 10; ++r) {
+    const double n = 1e5 * static_cast<double>(r + 1);
+    x(r, 0) = x(r, 1) = n;
+    y.push_back(n * per_element(n));
+  }
+  ModelSpec s = spec("macs", Criterion::kLog, Polynomial::kFull);
+  s.standard_scaler = true;
+  s.per_work = true;
+  const LayerPredictor m = LayerPredictor::fit("tanh", s, x, y);
+  const auto tanh = [](double n) { return layers::LayerConfig{"tanh", {{"batch_size", 1}, {"input_size", n}}}; };
+  // Below the peak: the fit itself. From the peak up, and above the range: the energy per element of the peak.
+  for (double n : {1e5, 3e5, 6.9e5})
+    EXPECT_NEAR(m.predict_j(tanh(n)), n * per_element(n), 1e-9 * n * per_element(n)) << n;
+  for (double n : {7.5e5, 1e6, 4e6})
+    EXPECT_NEAR(m.predict_j(tanh(n)), n * per_element(7e5), 1e-9 * n * per_element(7e5)) << n;
+  double previous = 0.0;
+  for (double n = 5e4; n < 3e6; n = std::round(n * 1.01)) {
+    const double e = m.predict_j(tanh(n));
+    EXPECT_GT(e, previous) << n;
+    previous = e;
+  }
+  EXPECT_EQ(m.describe(Extrapolation{0, 4e6}),
+            "elements 4e+06 is outside the 1e+05-1e+06 it was trained on; energy per element held at its fitted "
+            "peak, at 7e+05 elements");
+  EXPECT_EQ(m.describe(Extrapolation{0, 5e4}),
+            "elements 5e+04 is outside the 1e+05-1e+06 it was trained on; energy per element held at the nearest "
+            "trained value");
+
+  // A quadratic that peaks outside the range, or has a minimum instead, keeps the training range.
+  for (double peak : {2e6, -1.0}) {
+    std::vector<double> rising;
+    for (std::size_t r = 0; r < 10; ++r) {
+      const double n = x(r, 0);
+      const double q = peak > 0 ? b * peak / 7e5 * n + c * n * n : -b * n - c * n * n;
+      rising.push_back(n * std::exp(a + q));
+    }
+    const LayerPredictor k = LayerPredictor::fit("tanh", s, x, rising);
+    const double n_hi = 1e6, q_hi = peak > 0 ? b * peak / 7e5 * n_hi + c * n_hi * n_hi : -b * n_hi - c * n_hi * n_hi;
+    EXPECT_NEAR(k.predict_j(tanh(4e6)), 4e6 * std::exp(a + q_hi), 1e-9 * 4e6 * std::exp(a + q_hi)) << peak;
+  }
+}
+
 // Every training layer with the same element count: the feature is constant, which leaves the mean (of the log
 // energy per element) to the intercept; its rounding must not be magnified into a column of the design.
 TEST(Model, AConstantFeatureGetsNoWeightInsteadOfANonFiniteFit) {
