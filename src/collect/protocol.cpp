@@ -209,5 +209,4 @@ RunSummary Runner::run(const Plan& plan, const std::set<std::string>& done_keys,
   return sum;
 }
 
-
 }  // namespace dle::collect

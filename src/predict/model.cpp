@@ -116,7 +116,6 @@ void append_number(std::string& out, double v, int digits = 4) {
   out.append(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, digits).ptr);
 }
 
-// One unit of a type's work, for messages: "element", "MAC", "comparison" (feature_unit's plural, singular).
 // See LayerPredictor::held_ranges_. s(f) = intercept + b f + c f^2 (in the scaled columns: b = coef0 / scale0,
 // c = coef1 / scale1; the means only shift the intercept) peaks at f = -b / (2 c) when c < 0. That holds for the log
 // criterion (energy per work exp(s)), for the others (s itself) and through a min-max target (s times a positive
@@ -133,6 +132,7 @@ std::vector<std::pair<double, double>> hold_ranges(const LayerPredictor::State& 
   return held;
 }
 
+// One unit of a type's work, for messages: "element", "MAC", "comparison" (feature_unit's plural, singular).
 std::string work_unit_singular(const std::string& type) {
   std::string u = feature_unit(type, kWorkColumn);
   if (!u.empty() && u.back() == 's') u.pop_back();
