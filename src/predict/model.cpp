@@ -116,12 +116,21 @@ void append_number(std::string& out, double v, int digits = 4) {
   out.append(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, digits).ptr);
 }
 
+// One unit of a type's work, for messages: "element", "MAC", "comparison" (feature_unit's plural, singular).
+std::string work_unit_singular(const std::string& type) {
+  std::string u = feature_unit(type, kWorkColumn);
+  if (!u.empty() && u.back() == 's') u.pop_back();
+  return u.empty() ? "unit of work" : u;
+}
+
 // See LayerPredictor::held_ranges_. s(f) = intercept + b f + c f^2 (in the scaled columns: b = coef0 / scale0,
 // c = coef1 / scale1; the means only shift the intercept) peaks at f = -b / (2 c) when c < 0. That holds for the log
 // criterion (energy per work exp(s)), for the others (s itself) and through a min-max target (s times a positive
 // range) alike.
 std::vector<std::pair<double, double>> hold_ranges(const LayerPredictor::State& s) {
   std::vector<std::pair<double, double>> held = s.training.feature_ranges;
+  // Elementwise layers only (their work is their elements): a GEMM's energy per MAC may well fall as it grows.
+  if (work_unit_singular(s.type) != "element") return held;
   if (s.features.size() != 1 || s.spec.polynomial != Polynomial::kFull || s.coefficients.size() != 2) return held;
   const double b = s.spec.standard_scaler ? s.coefficients[0] / s.scaler_scale[0] : s.coefficients[0];
   const double c = s.spec.standard_scaler ? s.coefficients[1] / s.scaler_scale[1] : s.coefficients[1];
@@ -132,12 +141,6 @@ std::vector<std::pair<double, double>> hold_ranges(const LayerPredictor::State& 
   return held;
 }
 
-// One unit of a type's work, for messages: "element", "MAC", "comparison" (feature_unit's plural, singular).
-std::string work_unit_singular(const std::string& type) {
-  std::string u = feature_unit(type, kWorkColumn);
-  if (!u.empty() && u.back() == 's') u.pop_back();
-  return u.empty() ? "unit of work" : u;
-}
 }  // namespace
 
 LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {

@@ -148,10 +148,11 @@ class LayerPredictor {
  private:
   State state_;
   FeatureExtractor extractor_;
-  // A per-work model's features are held within these before prediction: the training ranges, except that a
-  // quadratic of one feature whose energy per unit of work peaks inside its range is held at the peak from there up
-  // (past it the fit turns down where the data thins out, and an elementwise layer's energy per element does not
-  // fall as the layer grows). Derived from the coefficients at construction; empty for other models.
+  // A per-work model's features are held within these before prediction: the training ranges, except that for an
+  // elementwise layer (work = elements: the activations) a quadratic of one feature whose energy per element peaks
+  // inside its range is held at the peak from there up (past it the fit turns down where the data thins out, and an
+  // elementwise layer's energy per element does not fall as the layer grows). Derived from the coefficients at
+  // construction; empty for other models.
   std::vector<std::pair<double, double>> held_ranges_;
   // Per raw feature, for describe(): the quantity's name ("input_size" for log1p(input_size)), whether its
   // values are shown through expm1, and " <unit> is outside the <lo>-<hi> <unit> it was trained on" (made once, at

@@ -137,8 +137,9 @@ TEST(Model, PerWorkModelRecoversTheEnergyPerElementAndHoldsItOutsideTheData) {
   EXPECT_THROW(LayerPredictor{st}, ConfigError);
 }
 
-// A quadratic per-work model whose energy per element peaks inside the trained range is held at the peak from there
-// up: past it the fit turns down, and the energy of an elementwise layer would then fall as the layer grows.
+// A quadratic per-work model of an elementwise layer whose energy per element peaks inside the trained range is held
+// at the peak from there up: past it the fit turns down, and the layer's energy per element would then fall as it
+// grows.
 TEST(Model, PerWorkQuadraticIsHeldAtItsPeakSoTheEnergyNeverFallsAsTheWorkGrows) {
   // tanh at batch size 1: log(E / n) = a + b n + c n^2 for n = 100,000 ... 1,000,000 elements, peaking at 700,000
   // (b = -2 c 700,000), 9 % lower per element at 1,000,000 than at the peak.
@@ -173,6 +174,12 @@ TEST(Model, PerWorkQuadraticIsHeldAtItsPeakSoTheEnergyNeverFallsAsTheWorkGrows) 
   EXPECT_EQ(m.describe(Extrapolation{0, 5e4}),
             "elements 5e+04 is outside the 1e+05-1e+06 it was trained on; energy per element held at the nearest "
             "trained value");
+
+  // Only elementwise layers are held: a GEMM's energy per MAC may fall as it grows. The same curve as conv2d's energy
+  // per MAC keeps the training range (held at 1,000,000 MACs, 9 % below the peak per MAC).
+  const LayerPredictor conv = LayerPredictor::fit("conv2d", s, x, y);
+  const double conv_hi[] = {1e6, 4e6};  // the feature (MACs), then the work
+  EXPECT_NEAR(conv.predict_features_j(conv_hi), 4e6 * per_element(1e6), 1e-9 * 4e6 * per_element(1e6));
 
   // A quadratic that peaks outside the range, or has a minimum instead, keeps the training range.
   for (double peak : {2e6, -1.0}) {
