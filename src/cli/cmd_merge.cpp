@@ -53,6 +53,9 @@ void run_merge(const MergeOptions& o) {
   // commands reading the output report. An input that is itself incomplete passes its marks on (and one merged again
   // takes back those it no longer has).
   const auto earlier = storage::unfinished_merges(out);
+  // Ctrl-C or SIGTERM from here on (the mark is written next) stops the merge between two runs: what was copied
+  // stays, the mark stays, and the message says how far it got.
+  InterruptGuard guard;
   const std::string mark = storage::begin_merge(out, o.inputs);
   for (const auto& in : inputs) storage::carry_unfinished_merges(out, in);
   std::set<std::string> still;
@@ -70,9 +73,6 @@ void run_merge(const MergeOptions& o) {
       std::cerr << " holds the part copied by a merge that did not finish, of " << storage::describe(m)
                 << "; this merge copies none of its inputs, so " << o.out << " stays marked as incomplete\n";
   }
-  // Ctrl-C or SIGTERM stops the merge between two runs: what was copied stays, the mark stays, and the message
-  // says how far it got.
-  InterruptGuard guard;
   std::size_t copied = 0, duplicates = 0;
   std::string stopped;  // where the merge stopped, empty when it did not
   for (std::size_t i = 0; i < inputs.size() && stopped.empty(); ++i) {
@@ -92,9 +92,10 @@ void run_merge(const MergeOptions& o) {
                    "two different collections with the same settings?\n";
     if (r.stopped || (InterruptGuard::flag().load() && i + 1 < inputs.size())) {
       stopped = "after " + std::to_string(r.runs_added + r.runs_matched) + " of the " + std::to_string(r.runs_in_input) +
-                " run(s) of " + r.input;
+                " run(s) of " + r.input + " (" + std::to_string(r.runs_added) + " added now, " +
+                std::to_string(r.runs_matched) + " already in " + o.out + ")";
       if (i + 1 < inputs.size())
-        stopped += " (" + std::to_string(inputs.size() - i - 1) + " input(s) after it not started)";
+        stopped += "; " + std::to_string(inputs.size() - i - 1) + " input(s) after it not started";
     }
   }
   if (!stopped.empty())

@@ -7,8 +7,9 @@
 
 namespace dle {
 
-// While a guard lives, SIGINT and SIGTERM set flag(); the first signal also restores the default action, so a
-// second Ctrl-C ends the process at once (committed work is safe). One guard at a time.
+// While a guard lives, SIGINT and SIGTERM set flag(); the first one also restores the default action of both, so a
+// second signal ends the process at once (committed work is safe). A signal the process was started with ignored
+// (a background job of a script) stays ignored. The guard's end restores what was there before. One guard at a time.
 class InterruptGuard {
  public:
   InterruptGuard();
@@ -16,7 +17,7 @@ class InterruptGuard {
   InterruptGuard(const InterruptGuard&) = delete;
   InterruptGuard& operator=(const InterruptGuard&) = delete;
   static const std::atomic<bool>& flag();
-  static int signal_number();  // the signal received, 0 if none
+  static int signal_number();  // the first signal received, 0 if none
 };
 
 // "Ctrl-C (SIGINT)", "SIGTERM", or "signal N".

@@ -326,7 +326,8 @@ TEST(StorageCli, CtrlCStopsAMergeBetweenRunsSaysHowFarItGotAndTheMergeCompletesL
     const std::size_t copied = runs_in(out);
     ASSERT_LT(copied, static_cast<std::size_t>(kRuns)) << "the merge ended before Ctrl-C; the test proves nothing";
     EXPECT_NE(merge.err().find("dlenergy: error: merge interrupted by Ctrl-C (SIGINT) after " + std::to_string(copied) +
-                               " of the " + std::to_string(kRuns) + " run(s) of " + in + "; " + out +
+                               " of the " + std::to_string(kRuns) + " run(s) of " + in + " (" + std::to_string(copied) +
+                               " added now, 0 already in " + out + "); " + out +
                                " holds the whole runs copied so far and stays marked as the output of an unfinished "
                                "merge: run the same merge again to complete it"),
               std::string::npos)
