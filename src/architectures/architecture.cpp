@@ -334,6 +334,9 @@ Architecture parse_json(const std::string& text, const std::string& source) {
     root = nlohmann::json::parse(text, callback);
   } catch (const nlohmann::json::parse_error& e) {
     throw ConfigError(source + ": malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  } catch (const nlohmann::json::exception& e) {  // out_of_range 406: a number literal beyond a double's range
+    throw ConfigError(source + ": a value cannot be read (" + e.what() + "); a number beyond about 1.8e308 is not a "
+                      "double: correct it");
   }
   if (!root.is_object()) throw ConfigError(source + ": expected a JSON object with keys name, input, layers");
   for (auto it = root.begin(); it != root.end(); ++it) {

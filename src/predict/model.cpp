@@ -126,8 +126,11 @@ std::string work_unit_singular(const std::string& type) {
 // See LayerPredictor::held_ranges_. s(f) = intercept + b f + c f^2 (in the scaled columns: b = coef0 / scale0,
 // c = coef1 / scale1; the means only shift the intercept) peaks at f = -b / (2 c) when c < 0. That holds for the log
 // criterion (energy per work exp(s)), for the others (s itself) and through a min-max target (s times a positive
-// range) alike.
-std::vector<std::pair<double, double>> hold_ranges(const LayerPredictor::State& s) {
+// range) alike. A peak at or below the range's least value means the data's energy per element falls throughout;
+// that is kept, but not past the point where the energy itself would fall: for the log criterion on the elements
+// themselves, E(n) = n exp(s(n)) peaks where 1/n + b + 2 c n = 0, at n = (-b - sqrt(b^2 - 8 c)) / (4 c).
+std::vector<std::pair<double, double>> hold_ranges(const LayerPredictor::State& s, bool* at_energy_peak) {
+  *at_energy_peak = false;
   std::vector<std::pair<double, double>> held = s.training.feature_ranges;
   // Elementwise layers only (their work is their elements): a GEMM's energy per MAC may well fall as it grows.
   if (work_unit_singular(s.type) != "element") return held;
@@ -137,7 +140,16 @@ std::vector<std::pair<double, double>> hold_ranges(const LayerPredictor::State& 
   if (!(c < 0.0)) return held;
   const double peak = -b / (2.0 * c);
   auto& [lo, hi] = held[0];
-  if (peak > lo && peak < hi) hi = peak;
+  if (peak > lo && peak < hi) {
+    hi = peak;
+  } else if (peak <= lo && s.features[0] == kWorkColumn && s.spec.criterion == Criterion::kLog &&
+             !s.spec.minmax_target) {
+    const double energy_peak = (-b - std::sqrt(b * b - 8.0 * c)) / (4.0 * c);
+    if (energy_peak > lo && energy_peak < hi) {
+      hi = energy_peak;
+      *at_energy_peak = true;
+    }
+  }
   return held;
 }
 
@@ -182,7 +194,8 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
     problems.push_back(where + ": a per-work model holds its features within the ranges it was trained on, but it "
                        "records none (training.feature_ranges)");
   if (!problems.empty()) throw ConfigError(problems);
-  if (state_.spec.per_work) held_ranges_ = hold_ranges(state_);
+  bool at_energy_peak = false;
+  if (state_.spec.per_work) held_ranges_ = hold_ranges(state_, &at_energy_peak);
   static const std::string kLog = "log1p(";
   for (std::size_t c = 0; c < state_.training.feature_ranges.size(); ++c) {
     Shown f;
@@ -208,12 +221,21 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
       f.tail += per + " held at the nearest trained value";
       const double held_hi = held_ranges_[c].second;
       if (held_hi < hi) {
-        std::string peak;
-        append_number(peak, f.expm1 ? std::expm1(held_hi) : held_hi);
-        f.tail_above += per + " held at its fitted peak, at " + peak + (unit.empty() ? " " + f.name : unit);
+        const double shown = f.expm1 ? std::expm1(held_hi) : held_hi;
+        const std::string what = unit.empty() ? " " + f.name : unit;
+        const auto held_at = [&](int digits) {
+          std::string at;
+          append_number(at, shown, digits);
+          return at_energy_peak ? per + " held at its value at " + at + what + ", past which the fitted energy falls"
+                                : per + " held at its fitted peak, at " + at + what;
+        };
+        f.tail_above_exact = f.tail_above + held_at(10);
+        f.tail_above += held_at(4);
       } else {
-        f.tail_above = f.tail;
+        f.tail_above = f.tail_above_exact = f.tail;
       }
+    } else {
+      f.tail_above_exact = f.tail;
     }
     f.trained = unit + " is outside the " + f.lo + "-" + f.hi + f.tail;
     f.trained_above = unit + " is outside the " + f.lo + "-" + f.hi + f.tail_above;
@@ -420,7 +442,7 @@ std::string LayerPredictor::describe(const Extrapolation& e) const {
   // Rounded to 4 digits the value would read as a bound, inside the range: 10 digits tell them apart.
   out.resize(at);
   append_number(out, value, 10);
-  out += f.unit + " is outside the " + f.lo_exact + "-" + f.hi_exact + (above ? f.tail_above : f.tail);
+  out += f.unit + " is outside the " + f.lo_exact + "-" + f.hi_exact + (above ? f.tail_above_exact : f.tail);
   return out;
 }
 

@@ -164,7 +164,9 @@ class LayerPredictor {
     // For a value that rounds to a bound at 4 digits (957575 against a least 957576): the unit, the bounds to 4 and
     // to 10 digits, and what follows them.
     std::string unit, lo, hi, lo_exact, hi_exact, tail;
-    std::string trained_above, tail_above;  // the same for a value above the range (a per-work model's hold)
+    // The same for a value above the range, where a per-work model's hold may differ (tail_above_exact: with the held
+    // value to 10 digits too).
+    std::string trained_above, tail_above, tail_above_exact;
   };
   std::vector<Shown> shown_;
 };

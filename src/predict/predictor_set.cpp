@@ -396,6 +396,9 @@ PredictorSet PredictorSet::parse(const std::string& text, const std::string& ori
   } catch (const json::parse_error& e) {
     throw FitError("predictor file " + origin + " is not valid JSON (" + e.what() +
                    "); it is corrupted or truncated: refit it with `dlenergy fit`");
+  } catch (const json::exception& e) {  // out_of_range 406: a number literal beyond a double's range
+    throw FitError("predictor file " + origin + " holds a value it cannot read (" + e.what() +
+                   "); a number beyond about 1.8e308 is not a double: correct it or refit the file with `dlenergy fit`");
   }
   Reader r(origin);
   if (!j.is_object()) r.fail("the top level", "is not a JSON object");

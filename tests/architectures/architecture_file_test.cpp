@@ -83,6 +83,15 @@ TEST(ArchitectureFile, MalformedYamlAndJson) {
   p = problems_of("malformed.json");
   ASSERT_EQ(p.size(), 1u);
   EXPECT_TRUE(contains(p[0], "malformed JSON at byte 73")) << p[0];
+  // A number beyond a double's range is named too (nlohmann::json reports it as out of range, not as a parse error).
+  try {
+    parse_json(R"({"name": "x", "input": [1e999], "layers": [{"type": "relu"}]})", "huge.json");
+    ADD_FAILURE() << "accepted 1e999";
+  } catch (const ConfigError& e) {
+    EXPECT_TRUE(contains(e.what(), "huge.json: a value cannot be read ([json.exception.out_of_range.406] number "
+                                   "overflow parsing '1e999'); a number beyond about 1.8e308 is not a double"))
+        << e.what();
+  }
 }
 
 TEST(ArchitectureFile, SeveralProblemsAreAllReported) {

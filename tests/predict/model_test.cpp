@@ -175,6 +175,38 @@ TEST(Model, PerWorkQuadraticIsHeldAtItsPeakSoTheEnergyNeverFallsAsTheWorkGrows) 
             "elements 5e+04 is outside the 1e+05-1e+06 it was trained on; energy per element held at the nearest "
             "trained value");
 
+  // A peak at or below the least trained size: the energy per element falls throughout the data, which is kept, but
+  // not past the size where the energy itself would fall, 1/n + b' + 2 c n = 0 (here at 732,549 elements).
+  {
+    const double b_low = -2.0 * c * 5e4;  // the energy per element peaks at 50,000 elements, below the data
+    const double n_e = (-b_low - std::sqrt(b_low * b_low - 8.0 * c)) / (4.0 * c);
+    ASSERT_NEAR(n_e, 732549.0, 1.0);
+    const auto falling = [&](double n) { return std::exp(a + b_low * n + c * n * n); };
+    std::vector<double> y_low;
+    for (std::size_t r = 0; r < 10; ++r) y_low.push_back(x(r, 0) * falling(x(r, 0)));
+    const LayerPredictor low = LayerPredictor::fit("tanh", s, x, y_low);
+    EXPECT_NEAR(low.predict_j(tanh(5e5)), 5e5 * falling(5e5), 1e-9 * 5e5 * falling(5e5));
+    for (double n : {8e5, 1e6, 4e6})
+      EXPECT_NEAR(low.predict_j(tanh(n)), n * falling(n_e), 1e-6 * n * falling(n_e)) << n;
+    double before = 0.0;
+    for (double n = 5e4; n < 3e6; n = std::round(n * 1.01)) {
+      const double e = low.predict_j(tanh(n));
+      EXPECT_GE(e, before) << n;
+      before = e;
+    }
+    EXPECT_EQ(low.describe(Extrapolation{0, 4e6}),
+              "elements 4e+06 is outside the 1e+05-1e+06 it was trained on; energy per element held at its value at "
+              "7.325e+05 elements, past which the fitted energy falls");
+    // At 1,000,001 elements, which reads as the bound to 4 digits, the held size is shown to 10 digits as well.
+    const std::string exact = low.describe(Extrapolation{0, 1000001.0});
+    EXPECT_EQ(exact.rfind("elements 1000001 is outside the 100000-1000000 it was trained on; energy per element held "
+                          "at its value at 732548.",
+                          0),
+              0u)
+        << exact;
+    EXPECT_NE(exact.find(" elements, past which the fitted energy falls"), std::string::npos) << exact;
+  }
+
   // Only elementwise layers are held: a GEMM's energy per MAC may fall as it grows. The same curve as conv2d's energy
   // per MAC keeps the training range (held at 1,000,000 MACs, 9 % below the peak per MAC).
   const LayerPredictor conv = LayerPredictor::fit("conv2d", s, x, y);

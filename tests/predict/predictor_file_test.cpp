@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <unistd.h>
 
@@ -165,6 +166,12 @@ TEST(PredictorFile, PerWorkModelRoundTripsAndOlderFilesPredictEnergy) {
   bad = j;
   bad["predictors"]["tanh"]["training"].erase("feature_ranges");
   expect_fit_error(bad.dump(), "a per-work model holds its features within the ranges it was trained on");
+  // A number literal beyond a double's range (a hand edit) is named, not an internal error.
+  const std::string text = std::regex_replace(j.dump(), std::regex("\"intercept\":[^,}]+"), "\"intercept\":1e309",
+                                              std::regex_constants::format_first_only);
+  ASSERT_NE(text.find("\"intercept\":1e309"), std::string::npos);
+  expect_fit_error(text, "holds a value it cannot read ([json.exception.out_of_range.406] number overflow parsing "
+                         "'1e309'); a number beyond about 1.8e308 is not a double");
 }
 
 void expect_fit_error(const std::string& text, const std::string& needle) {
