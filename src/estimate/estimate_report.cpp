@@ -193,8 +193,8 @@ void write_estimate_json(std::ostream& out, const EstimateResult& r, const Predi
                 {"energy_j", has_energy ? json(l.energy_j) : json(nullptr)},
                 {"share", has_energy ? json(l.share) : json(nullptr)},
                 {"status", to_string(l.status)}};
-    if (!l.note.empty()) row["note"] = l.note;
-    if (l.extrapolated) row["extrapolated"] = true;
+    row["note"] = l.note;  // "" when there is nothing to say: every row has every key
+    row["extrapolated"] = l.extrapolated;
     j["layers"].push_back(std::move(row));
   }
   j["total"] = {{"energy_j", r.energy_j},
