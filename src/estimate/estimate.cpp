@@ -287,9 +287,11 @@ double Estimator::checked_j(const Slot& slot, std::int64_t batch, double j) cons
   if (std::isfinite(j)) return j;
   layers::LayerConfig at = slot.config;
   at.values[0].second = static_cast<double>(batch);
-  throw FitError("the " + at.type + " predictor gives " + std::to_string(j) + " J for " + at.to_string() +
-                 " (" + predictors_->model_summary(at.type) +
-                 "); it cannot be used for this layer: refit it on data that covers such layers");
+  const std::string what = std::isnan(j) ? "no number (NaN)" : (j > 0 ? "an infinite energy" : "minus infinity J");
+  throw FitError("the " + at.type + " predictor gives " + what + " for " + at.to_string() + " (" +
+                 predictors_->model_summary(at.type) +
+                 "); it cannot be used for this layer: refit it on data that covers such layers, or check the "
+                 "predictor file's coefficients if it was edited by hand");
 }
 
 // Each layer's energy is finite (checked_j), but their sum, or a sum over many passes, can still overflow.

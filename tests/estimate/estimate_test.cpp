@@ -498,8 +498,23 @@ TEST(Estimator, ANonFinitePredictionIsAFitError) {
     est.estimate(1);
     FAIL() << "expected FitError";
   } catch (const FitError& e) {
-    EXPECT_NE(std::string(e.what()).find("the conv2d predictor gives inf J for conv2d batch_size=1"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("the conv2d predictor gives an infinite energy for conv2d batch_size=1"),
+              std::string::npos)
         << e.what();
+  }
+  // Coefficients that overflow in opposite directions give no number at all (inf - inf): said so, not "-nan J".
+  s.spec.criterion = predict::Criterion::kAbsolute;
+  s.features = {"macs", "bytes"};
+  s.coefficients = {1e308, -1e308};
+  predictors.put("conv2d", std::make_shared<const predict::LayerPredictor>(predict::LayerPredictor(s)));
+  try {
+    Estimator(arch::zoo("alexnet"), predictors).estimate(1);
+    FAIL() << "expected FitError";
+  } catch (const FitError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("the conv2d predictor gives no number (NaN) for conv2d batch_size=1"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("or check the predictor file's coefficients if it was edited by hand"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("nan J"), std::string::npos) << msg;
   }
 }
 
