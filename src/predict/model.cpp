@@ -214,28 +214,26 @@ LayerPredictor::LayerPredictor(State state) : state_(std::move(state)) {
     append_number(f.lo_exact, lo_shown, 10);
     append_number(f.hi_exact, hi_shown, 10);
     f.unit = unit;
-    f.tail = unit + " it was trained on";
-    f.tail_above = f.tail;
+    const std::string trained_on = unit + " it was trained on";
+    f.tail = f.tail_above = f.tail_above_exact = trained_on;
     if (state_.spec.per_work) {
       const std::string per = "; energy per " + work_unit_singular(state_.type);
       f.tail += per + " held at the nearest trained value";
+      f.tail_above = f.tail_above_exact = f.tail;
       const double held_hi = held_ranges_[c].second;
-      if (held_hi < hi) {
+      if (held_hi < hi) {  // above the range a hold below its top applies, not the top's value
         const double shown = f.expm1 ? std::expm1(held_hi) : held_hi;
         const std::string what = unit.empty() ? " " + f.name : unit;
         const auto held_at = [&](int digits) {
           std::string at;
           append_number(at, shown, digits);
-          return at_energy_peak ? per + " held at its value at " + at + what + ", past which the fitted energy falls"
-                                : per + " held at its fitted peak, at " + at + what;
+          return trained_on + per +
+                 (at_energy_peak ? " held at its value at " + at + what + ", past which the fitted energy falls"
+                                 : " held at its fitted peak, at " + at + what);
         };
-        f.tail_above_exact = f.tail_above + held_at(10);
-        f.tail_above += held_at(4);
-      } else {
-        f.tail_above = f.tail_above_exact = f.tail;
+        f.tail_above = held_at(4);
+        f.tail_above_exact = held_at(10);
       }
-    } else {
-      f.tail_above_exact = f.tail;
     }
     f.trained = unit + " is outside the " + f.lo + "-" + f.hi + f.tail;
     f.trained_above = unit + " is outside the " + f.lo + "-" + f.hi + f.tail_above;
